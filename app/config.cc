@@ -1,1 +1,249 @@
-// Configuration and command line of the topicdb binary (filled in by app/config.cc).
+#include "app/config.h"
+
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+namespace topicdb::app {
+
+namespace {
+
+template <typename T>
+Status parse_number(const std::string& key, const std::string& text, T min, T max, T* out) {
+  T value{};
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size() || value < min || value > max) {
+    return Status::invalid_argument("--" + key + " expects a number from " + std::to_string(min) +
+                                    " to " + std::to_string(max) + ", got '" + text + "'");
+  }
+  *out = value;
+  return Status::ok();
+}
+
+Status parse_bool(const std::string& key, const std::string& text, bool* out) {
+  if (text == "true" || text == "on" || text == "1" || text == "yes") {
+    *out = true;
+  } else if (text == "false" || text == "off" || text == "0" || text == "no") {
+    *out = false;
+  } else {
+    return Status::invalid_argument("--" + key + " expects true or false, got '" + text + "'");
+  }
+  return Status::ok();
+}
+
+// One option: its key (the flag without "--", also the config-file key), a value
+// placeholder for --help, its help text and how to apply a value.
+struct Option {
+  const char* key;
+  const char* value_name;
+  const char* help;
+  std::function<Status(Config&, const std::string&)> apply;
+};
+
+const std::vector<Option>& options() {
+  static const std::vector<Option> kOptions = {
+      {"listen", "HOST:PORT",
+       "address to accept MQTT connections on; repeatable; port 0 picks a free port "
+       "(default 127.0.0.1:1883)",
+       [](Config& c, const std::string& v) -> Status {
+         auto addr = parse_listen_address(v);
+         if (!addr.is_ok()) return addr.status();
+         c.listen.push_back(*addr);
+         return Status::ok();
+       }},
+      {"data-dir", "DIR", "directory for the SQLite database (default ./topicdb-data)",
+       [](Config& c, const std::string& v) -> Status {
+         if (v.empty()) return Status::invalid_argument("--data-dir must not be empty");
+         c.data_dir = v;
+         return Status::ok();
+       }},
+      {"log-level", "LEVEL", "debug, info, warn, error or off (default info)",
+       [](Config& c, const std::string& v) -> Status {
+         if (!log::parse_level(v, &c.log_level)) {
+           return Status::invalid_argument(
+               "--log-level expects debug, info, warn, error or off, "
+               "got '" +
+               v + "'");
+         }
+         return Status::ok();
+       }},
+      {"max-packet-size", "BYTES",
+       "largest MQTT packet accepted; larger ones close the connection (default 1048576)",
+       [](Config& c, const std::string& v) {
+         return parse_number<uint32_t>("max-packet-size", v, 64, 268435460,
+                                       &c.broker.max_packet_size);
+       }},
+      {"max-connections", "N", "concurrent client connections (default 100000)",
+       [](Config& c, const std::string& v) {
+         return parse_number<size_t>("max-connections", v, 1, 10000000, &c.broker.max_connections);
+       }},
+      {"max-inflight", "N", "QoS 1/2 messages in flight to one client (default 64)",
+       [](Config& c, const std::string& v) {
+         return parse_number<size_t>("max-inflight", v, 1, 65535, &c.broker.max_inflight);
+       }},
+      {"max-queued-messages", "N",
+       "messages queued per session before new QoS 1/2 messages for it are dropped "
+       "(default 1000)",
+       [](Config& c, const std::string& v) {
+         return parse_number<size_t>("max-queued-messages", v, 1, 100000000,
+                                     &c.broker.max_queued_messages);
+       }},
+      {"connect-timeout-ms", "MS", "time a new connection has to send CONNECT (default 10000)",
+       [](Config& c, const std::string& v) {
+         return parse_number<int64_t>("connect-timeout-ms", v, 100, 3600000,
+                                      &c.broker.connect_timeout_ms);
+       }},
+      {"sqlite-synchronous-full", "BOOL",
+       "fsync every commit so acknowledged messages survive power loss (default true)",
+       [](Config& c, const std::string& v) {
+         return parse_bool("sqlite-synchronous-full", v, &c.sqlite_synchronous_full);
+       }},
+  };
+  return kOptions;
+}
+
+const Option* find_option(const std::string& key) {
+  for (const Option& o : options()) {
+    if (key == o.key) return &o;
+  }
+  return nullptr;
+}
+
+std::string trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return "";
+  size_t e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+// Config file: one "key = value" (or "key value") per line, '#' starts a comment.
+Status apply_config_file(const std::string& path, Config* config) {
+  std::ifstream in(path);
+  if (!in) return Status::invalid_argument("cannot read config file '" + path + "'");
+  std::string line;
+  int line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    size_t hash = line.find('#');
+    if (hash != std::string::npos) line.resize(hash);
+    line = trim(line);
+    if (line.empty()) continue;
+    size_t sep = line.find_first_of("= \t");
+    std::string key = trim(line.substr(0, sep));
+    std::string value = sep == std::string::npos ? "" : trim(line.substr(sep + 1));
+    if (!value.empty() && value[0] == '=') value = trim(value.substr(1));
+    const Option* option = find_option(key);
+    if (option == nullptr || key == "config") {
+      return Status::invalid_argument(path + ":" + std::to_string(line_no) + ": unknown key '" +
+                                      key + "'");
+    }
+    Status s = option->apply(*config, value);
+    if (!s.is_ok()) {
+      return Status::invalid_argument(path + ":" + std::to_string(line_no) + ": " + s.message());
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<ListenAddress> parse_listen_address(const std::string& text) {
+  ListenAddress addr;
+  std::string port_text;
+  if (!text.empty() && text[0] == '[') {
+    size_t close = text.find("]:");
+    if (close == std::string::npos) {
+      return Status::invalid_argument("--listen expects HOST:PORT, got '" + text + "'");
+    }
+    addr.host = text.substr(1, close - 1);
+    port_text = text.substr(close + 2);
+  } else {
+    size_t colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0) {
+      return Status::invalid_argument("--listen expects HOST:PORT, got '" + text + "'");
+    }
+    addr.host = text.substr(0, colon);
+    port_text = text.substr(colon + 1);
+  }
+  Status s = parse_number<int>("listen", port_text, 0, 65535, &addr.port);
+  if (!s.is_ok())
+    return Status::invalid_argument("--listen port must be 0-65535 in '" + text + "'");
+  return addr;
+}
+
+Result<Config> parse_serve_args(const std::vector<std::string>& args) {
+  // Pass 1: find --config, so the file is applied before the flags that override it.
+  Config config;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--config" || args[i].rfind("--config=", 0) == 0) {
+      if (args[i] == "--config") {
+        if (i + 1 >= args.size()) return Status::invalid_argument("--config needs a FILE");
+        config.config_file = args[i + 1];
+      } else {
+        config.config_file = args[i].substr(9);
+      }
+    }
+  }
+  if (!config.config_file.empty())
+    TDB_RETURN_IF_ERROR(apply_config_file(config.config_file, &config));
+  std::vector<ListenAddress> file_listen = std::move(config.listen);
+  config.listen.clear();
+
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      config.show_help = true;
+      continue;
+    }
+    if (arg == "--version") {
+      config.show_version = true;
+      continue;
+    }
+    if (arg.rfind("--", 0) != 0)
+      return Status::invalid_argument("unexpected argument '" + arg + "'");
+    std::string key = arg.substr(2);
+    std::string value;
+    size_t eq = key.find('=');
+    bool has_value = eq != std::string::npos;
+    if (has_value) {
+      value = key.substr(eq + 1);
+      key.resize(eq);
+    }
+    if (key == "config") {
+      if (!has_value) ++i;
+      continue;
+    }
+    const Option* option = find_option(key);
+    if (option == nullptr) return Status::invalid_argument("unknown option '--" + key + "'");
+    if (!has_value) {
+      if (i + 1 >= args.size()) {
+        return Status::invalid_argument("--" + key + " needs a value (" + option->value_name + ")");
+      }
+      value = args[++i];
+    }
+    TDB_RETURN_IF_ERROR(option->apply(config, value));
+  }
+  // Flags win: listen addresses from the file apply only when no --listen flag was given.
+  if (config.listen.empty()) config.listen = std::move(file_listen);
+  if (config.listen.empty()) config.listen.push_back({"127.0.0.1", 1883});
+  return config;
+}
+
+std::string serve_usage() {
+  std::ostringstream out;
+  out << "Usage: topicdb serve [OPTIONS]\n\n"
+         "Runs the TopicDB MQTT broker (MQTT 3.1.1). Prints one line\n"
+         "'topicdb ready listeners=HOST:PORT[,...] data_dir=DIR' when it accepts connections.\n"
+         "SIGINT or SIGTERM shut it down gracefully.\n\nOptions:\n";
+  out << "  --config FILE\n      read options from FILE: one 'key = value' per line, keys as "
+         "below without '--'; flags given on the command line win\n";
+  for (const Option& o : options()) {
+    out << "  --" << o.key << " " << o.value_name << "\n      " << o.help << "\n";
+  }
+  out << "  --help\n      show this text\n  --version\n      print the version\n";
+  return out.str();
+}
+
+}  // namespace topicdb::app

@@ -13,8 +13,8 @@ class Status {
  public:
   enum class Code {
     kOk = 0,
-    kInvalidArgument,   // bad input from a user or a peer
-    kProtocolError,     // a peer broke the MQTT rules
+    kInvalidArgument,  // bad input from a user or a peer
+    kProtocolError,    // a peer broke the MQTT rules
     kNotFound,
     kAlreadyExists,
     kResourceExhausted,  // a configured limit was reached
@@ -54,7 +54,7 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : state_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : state_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : state_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(state_).is_ok());
   }
@@ -80,8 +80,8 @@ class Result {
 }  // namespace topicdb
 
 // Early-return helpers for code paths that chain fallible steps.
-#define TDB_RETURN_IF_ERROR(expr)         \
-  do {                                    \
-    ::topicdb::Status tdb_status_ = (expr); \
+#define TDB_RETURN_IF_ERROR(expr)                 \
+  do {                                            \
+    ::topicdb::Status tdb_status_ = (expr);       \
     if (!tdb_status_.is_ok()) return tdb_status_; \
   } while (0)

@@ -1,0 +1,159 @@
+#include "app/server.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include <uv.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "broker/broker.h"
+#include "broker/persist/sqlite_state_store.h"
+
+namespace topicdb::app {
+
+namespace {
+
+// Holds an exclusive lock on DIR/LOCK so two brokers never share one database.
+class DataDirLock {
+ public:
+  ~DataDirLock() {
+    if (fd_ >= 0) close(fd_);
+  }
+  Status acquire(const std::string& dir) {
+    std::string path = dir + "/LOCK";
+    fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) return Status::io_error("cannot open " + path + ": " + std::strerror(errno));
+    if (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      return Status::io_error("data directory " + dir + " is in use by another topicdb process");
+    }
+    return Status::ok();
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+struct SignalWatch {
+  uv_signal_t sigint;
+  uv_signal_t sigterm;
+};
+
+}  // namespace
+
+int run_server(const Config& config) {
+  log::set_level(config.log_level);
+  std::signal(SIGPIPE, SIG_IGN);  // a peer closing mid-write is an error code, not a signal
+
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) {
+    std::fprintf(stderr, "topicdb: cannot create data directory %s: %s\n", config.data_dir.c_str(),
+                 ec.message().c_str());
+    return 1;
+  }
+  std::string data_dir = std::filesystem::absolute(config.data_dir).lexically_normal().string();
+  DataDirLock lock;
+  if (Status s = lock.acquire(data_dir); !s.is_ok()) {
+    std::fprintf(stderr, "topicdb: %s\n", s.message().c_str());
+    return 1;
+  }
+
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  SystemClock clock;
+  broker::SqliteStateStore::Options store_options;
+  store_options.synchronous_full = config.sqlite_synchronous_full;
+  auto store = broker::SqliteStateStore::open(&loop, data_dir + "/topicdb.sqlite3", store_options);
+  if (!store.is_ok()) {
+    std::fprintf(stderr, "topicdb: cannot open the database: %s\n",
+                 store.status().to_string().c_str());
+    uv_loop_close(&loop);
+    return 1;
+  }
+
+  int exit_code = 0;
+  {
+    broker::Broker broker(&loop, config.broker, &clock, store->get());
+    Status restored = broker.restore();
+    std::string bound;
+    if (!restored.is_ok()) {
+      std::fprintf(stderr, "topicdb: cannot load broker state: %s\n", restored.to_string().c_str());
+      exit_code = 1;
+    }
+    for (const ListenAddress& addr : config.listen) {
+      if (exit_code != 0) break;
+      auto where = broker.listen(addr.host, addr.port);
+      if (!where.is_ok()) {
+        std::fprintf(stderr, "topicdb: %s\n", where.status().message().c_str());
+        exit_code = 1;
+        break;
+      }
+      bound += (bound.empty() ? "" : ",") + *where;
+    }
+
+    SignalWatch signals;
+    signals.sigint.data = &broker;
+    signals.sigterm.data = &broker;
+    uv_signal_init(&loop, &signals.sigint);
+    uv_signal_init(&loop, &signals.sigterm);
+    auto stop_signals = [&signals] {
+      uv_close(reinterpret_cast<uv_handle_t*>(&signals.sigint), nullptr);
+      uv_close(reinterpret_cast<uv_handle_t*>(&signals.sigterm), nullptr);
+    };
+    auto on_signal = [](uv_signal_t* handle, int signum) {
+      log::info("received {}, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+      auto* b = static_cast<broker::Broker*>(handle->data);
+      b->shutdown(nullptr);
+    };
+    uv_signal_start(&signals.sigint, on_signal, SIGINT);
+    uv_signal_start(&signals.sigterm, on_signal, SIGTERM);
+
+    if (exit_code == 0) {
+      std::printf("topicdb ready listeners=%s data_dir=%s\n", bound.c_str(), data_dir.c_str());
+      std::fflush(stdout);
+      log::info("TopicDB {} serving MQTT on {}", TOPICDB_VERSION, bound);
+    } else {
+      broker.shutdown(nullptr);
+    }
+    // The broker's own shutdown (signal, failed start or a failed store) ends with no broker
+    // handles left; the signal watchers are then closed so uv_run can return.
+    uv_prepare_t watcher;
+    struct WatchState {
+      broker::Broker* broker;
+      std::function<void()> stop_signals;
+      bool stopped = false;
+    } watch{&broker, stop_signals};
+    watcher.data = &watch;
+    uv_prepare_init(&loop, &watcher);
+    uv_prepare_start(&watcher, [](uv_prepare_t* h) {
+      auto* w = static_cast<WatchState*>(h->data);
+      if (!w->stopped && w->broker->is_shut_down()) {
+        w->stopped = true;
+        w->stop_signals();
+        uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
+      }
+    });
+    uv_run(&loop, UV_RUN_DEFAULT);
+    if (!(*store)->health().is_ok()) exit_code = 1;
+  }
+  Status closed = (*store)->close();
+  uv_run(&loop, UV_RUN_NOWAIT);  // lets the store release its wake-up handle
+  if (!closed.is_ok()) {
+    log::error("closing the database failed: {}", closed.to_string());
+    exit_code = 1;
+  }
+  store->reset();
+  uv_run(&loop, UV_RUN_DEFAULT);
+  if (uv_loop_close(&loop) != 0) log::warn("event loop closed with handles still open");
+  log::info("stopped");
+  return exit_code;
+}
+
+}  // namespace topicdb::app

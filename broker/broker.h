@@ -1,0 +1,134 @@
+// Broker: the MQTT broker core on one libuv loop. Owns listeners, connections, sessions, the
+// topic tree and retained messages; implements the protocol rules in handle_*.cc. Durable
+// state goes through a StateStore; acknowledgements that promise durability wait for it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <uv.h>
+
+#include "base/clock.h"
+#include "base/status.h"
+#include "broker/broker_options.h"
+#include "broker/broker_stats.h"
+#include "broker/codec/codec.h"
+#include "broker/connection.h"
+#include "broker/listener.h"
+#include "broker/message.h"
+#include "broker/persist/state_store.h"
+#include "broker/retained_store.h"
+#include "broker/session.h"
+#include "broker/topic_tree.h"
+
+namespace topicdb::broker {
+
+class Broker {
+ public:
+  // Borrows loop, clock and store; they must outlive the broker.
+  Broker(uv_loop_t* loop, BrokerOptions options, Clock* clock, StateStore* store);
+  ~Broker();
+  Broker(const Broker&) = delete;
+  Broker& operator=(const Broker&) = delete;
+
+  // Loads persistent sessions and retained messages from the store. Call before listen().
+  Status restore();
+  // Binds a listener; returns the bound "host:port" (port 0 picks a free one).
+  Result<std::string> listen(const std::string& host, int port);
+  // Stops accepting, closes every connection, flushes durable state. `done` runs on the loop
+  // once nothing of the broker is pending; the loop then has no broker handles left.
+  void shutdown(std::function<void()> done);
+
+  // True once shutdown() has finished: no connection or handle of the broker remains.
+  bool is_shut_down() const { return shut_down_; }
+
+  const BrokerOptions& options() const { return options_; }
+  const BrokerStats& stats() const { return stats_; }
+  size_t connection_count() const { return connections_.size(); }
+  size_t session_count() const { return sessions_.size(); }
+  size_t retained_count() const { return retained_.size(); }
+  size_t subscription_count() const { return topic_tree_.subscription_count(); }
+
+  // --- called by Connection and Listener ------------------------------------------------
+  uv_loop_t* loop() const { return loop_; }
+  Clock& clock() const { return *clock_; }
+  std::string& read_scratch() { return read_scratch_; }
+  void accept(uv_stream_t* server);
+  void on_packet(Connection& connection, const mqtt::FrameHeader& header, std::string_view body);
+  void on_malformed(Connection& connection, const Status& status);
+  void on_connection_closing(Connection& connection);
+  void release_connection(Connection* connection);
+  void schedule_flush(Connection* connection) { dirty_.push_back(connection); }
+  void count_bytes_sent(uint64_t n) { stats_.bytes_sent += n; }
+
+ private:
+  // handle_connect.cc
+  void handle_connect(Connection& c, const mqtt::FrameHeader& header, std::string_view body);
+  void refuse_connect(Connection& c, mqtt::ProtocolVersion v, uint8_t code);
+  void take_over(Session& session, Connection& new_connection);
+  void resume_session(Session& session, Connection& c);
+  std::string assign_client_id();
+  // handle_publish.cc
+  void handle_publish(Connection& c, const mqtt::PublishPacket& p);
+  void handle_ack(Connection& c, const mqtt::AckPacket& p);
+  // handle_subscribe.cc
+  void handle_subscribe(Connection& c, const mqtt::SubscribePacket& p);
+  void handle_unsubscribe(Connection& c, const mqtt::UnsubscribePacket& p);
+  void send_retained(Session& session, const std::string& filter, uint8_t granted_qos);
+  // router.cc
+  // Routes a message to every matching subscription; returns the highest store ticket its
+  // delivery and retention needed (0 if none), for acks that promise durability.
+  uint64_t route(const MessagePtr& message);
+  uint64_t deliver(Session& session, const MessagePtr& message, uint8_t qos, bool retain);
+  void send_publish(Connection& c, const Session::Outgoing& entry, bool dup);
+  void send_qos0(Connection& c, const MessagePtr& message, bool retain);
+  void fill_window(Session& session);
+  uint64_t store_retained(const MessagePtr& message);
+  void publish_will(Connection& c);
+  // broker.cc
+  void send_after_durable(Connection& c, std::string bytes, uint64_t ticket);
+  void on_durable(uint64_t ticket);
+  void protocol_violation(Connection& c, const std::string& why);
+  Session& create_session(const std::string& client_id, bool persistent);
+  void destroy_session(const std::string& client_id);
+  StoredSession to_stored(const Session& session) const;
+  void sweep();
+  void flush_dirty();
+  void finish_shutdown();
+  static void on_check(uv_check_t* handle);
+  static void on_sweep_timer(uv_timer_t* handle);
+
+  uv_loop_t* loop_;
+  BrokerOptions options_;
+  Clock* clock_;
+  StateStore* store_;
+  BrokerStats stats_;
+
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
+  std::unordered_map<std::string, std::unique_ptr<Session>> sessions_;
+  TopicTree topic_tree_;
+  RetainedStore retained_;
+
+  std::vector<Connection*> dirty_;
+  std::unordered_set<Connection*> with_deferred_acks_;
+  std::string read_scratch_;
+  uint64_t next_connection_id_ = 1;
+  uint64_t match_epoch_ = 0;
+  uint64_t assigned_id_counter_ = 0;
+
+  uv_check_t flush_check_;
+  uv_timer_t sweep_timer_;
+  bool shutting_down_ = false;
+  bool shut_down_ = false;
+  std::function<void()> shutdown_done_;
+  int open_handles_ = 0;
+};
+
+}  // namespace topicdb::broker

@@ -1,0 +1,29 @@
+// BrokerOptions: the limits and defaults of the broker core. Every limit has a safe default
+// and is settable from the command line and the config file (app/config.cc).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace topicdb::broker {
+
+struct BrokerOptions {
+  // Largest packet accepted, fixed header included. A larger remaining length is refused
+  // from the fixed header alone, before any allocation.
+  uint32_t max_packet_size = 1024 * 1024;
+  // Connections beyond this are closed right after accept.
+  size_t max_connections = 100000;
+  // QoS 1/2 messages in flight to one client before further ones wait in its queue.
+  size_t max_inflight = 64;
+  // Messages queued per session (offline, or beyond the in-flight window); further QoS 1/2
+  // messages for that session are dropped and counted.
+  size_t max_queued_messages = 1000;
+  // A connection that has not sent CONNECT within this time is closed.
+  int64_t connect_timeout_ms = 10000;
+  // How often keep-alive and connect deadlines are checked.
+  int64_t sweep_interval_ms = 250;
+  // A connection still closing (peer not reading) after this is cut.
+  int64_t close_grace_ms = 5000;
+};
+
+}  // namespace topicdb::broker

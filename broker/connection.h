@@ -1,0 +1,99 @@
+// Connection: one client's TCP connection on the loop thread. Owns the libuv handle, splits
+// incoming bytes into MQTT packets (no copy unless a packet spans reads), and gathers
+// outgoing packets into one write per loop turn. Protocol logic lives in the Broker.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <uv.h>
+
+#include "broker/codec/packets.h"
+#include "broker/out_buffer.h"
+
+namespace topicdb::broker {
+
+class Broker;
+class Session;
+
+class Connection {
+ public:
+  enum class State { kAwaitingConnect, kConnected, kClosing, kClosed };
+
+  Connection(Broker* broker, uint64_t id, int64_t now_ms);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Accepts a pending connection from `server` and starts reading. Non-zero on failure
+  // (the handle is then already being closed).
+  int accept_from(uv_stream_t* server);
+
+  uint64_t id() const { return id_; }
+  State state() const { return state_; }
+  bool is_open() const { return state_ == State::kAwaitingConnect || state_ == State::kConnected; }
+  const std::string& peer() const { return peer_; }
+
+  // Queues bytes for the next flush (end of this loop turn).
+  void send(std::string_view bytes);
+  void send_shared(SharedBytes bytes);
+  // Direct access for encoders that append in place; call mark_dirty() after.
+  OutBuffer& out() { return out_; }
+  void mark_dirty();
+  // Writes everything queued: uv_try_write first, uv_write for what the socket did not take.
+  void flush();
+  size_t queued_bytes() const { return out_.size() + bytes_in_write_; }
+
+  // Starts closing. With flush, queued bytes (a CONNACK with an error, a DISCONNECT) are
+  // written first. The Broker hears of it once through Broker::on_connection_closing; the
+  // object is destroyed after libuv's close callback.
+  void close(bool flush_first);
+  // Closes the handle now, dropping unwritten bytes (a close that could not finish).
+  void abort() { close_handle(); }
+
+  // --- MQTT state set by the Broker -----------------------------------------------------
+  void set_connected() { state_ = State::kConnected; }
+  mqtt::ProtocolVersion version = mqtt::ProtocolVersion::kV311;
+  uint16_t keep_alive_s = 0;
+  int64_t last_received_ms = 0;
+  int64_t opened_ms = 0;
+  int64_t closing_since_ms = 0;
+  Session* session = nullptr;      // borrowed; set after CONNECT
+  std::optional<mqtt::Will> will;  // cleared by a normal DISCONNECT
+  bool clean_disconnect = false;   // DISCONNECT received
+  // Acks that promise durability wait here for the store (see Broker::send_after_durable).
+  std::deque<std::pair<uint64_t, std::string>> deferred_acks;
+
+  uint64_t bytes_received = 0;
+  uint64_t bytes_sent = 0;
+
+ private:
+  struct WriteRequest;
+  static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  static void on_write(uv_write_t* req, int status);
+  static void on_shutdown(uv_shutdown_t* req, int status);
+  static void on_close(uv_handle_t* handle);
+
+  void handle_bytes(const char* data, size_t len);
+  // Parses and dispatches every whole packet at the start of `data`; returns bytes consumed.
+  size_t dispatch_packets(const char* data, size_t len);
+  void close_handle();
+
+  Broker* broker_;
+  uint64_t id_;
+  State state_ = State::kAwaitingConnect;
+  uv_tcp_t handle_;
+  std::string peer_;
+  std::string partial_;  // bytes of a packet split across reads; empty (and freed) when idle
+  OutBuffer out_;
+  size_t bytes_in_write_ = 0;
+  bool dirty_ = false;
+  bool handle_open_ = false;
+};
+
+}  // namespace topicdb::broker

@@ -1,0 +1,60 @@
+#include "broker/listener.h"
+
+#include "base/log.h"
+#include "broker/broker.h"
+
+namespace topicdb::broker {
+
+Listener::Listener(Broker* broker) : broker_(broker) {}
+Listener::~Listener() = default;
+
+Result<std::string> Listener::start(const std::string& host, int port) {
+  sockaddr_storage addr{};
+  bool v6 = host.find(':') != std::string::npos;
+  int rc = v6 ? uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&addr))
+              : uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&addr));
+  if (rc != 0) return Status::invalid_argument("invalid listen address '" + host + "'");
+  uv_tcp_init(broker_->loop(), &handle_);
+  handle_.data = this;
+  open_ = true;
+  rc = uv_tcp_bind(&handle_, reinterpret_cast<sockaddr*>(&addr), 0);
+  if (rc == 0) {
+    rc = uv_listen(reinterpret_cast<uv_stream_t*>(&handle_), 1024, &Listener::on_connection);
+  }
+  if (rc != 0) {
+    return Status::io_error("cannot listen on " + host + ":" + std::to_string(port) + ": " +
+                            uv_strerror(rc));
+  }
+  sockaddr_storage bound{};
+  int len = sizeof(bound);
+  uv_tcp_getsockname(&handle_, reinterpret_cast<sockaddr*>(&bound), &len);
+  int bound_port = v6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
+                      : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(bound_port);
+}
+
+void Listener::on_connection(uv_stream_t* server, int status) {
+  auto* self = static_cast<Listener*>(server->data);
+  if (status < 0) {
+    log::warn("accept failed: {}", uv_strerror(status));
+    return;
+  }
+  self->broker_->accept(server);
+}
+
+void Listener::close(std::function<void()> closed) {
+  if (!open_) {
+    if (closed) closed();
+    return;
+  }
+  open_ = false;
+  closed_ = std::move(closed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&handle_), &Listener::on_close);
+}
+
+void Listener::on_close(uv_handle_t* handle) {
+  auto* self = static_cast<Listener*>(handle->data);
+  if (self->closed_) self->closed_();
+}
+
+}  // namespace topicdb::broker

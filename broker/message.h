@@ -1,0 +1,26 @@
+// Message: one application message as the broker routes it. Immutable once built and shared
+// by reference (MessagePtr) with every subscriber and queue that holds it, so fan-out never
+// copies a payload.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "broker/codec/properties.h"
+
+namespace topicdb::broker {
+
+struct Message {
+  std::string topic;
+  std::string payload;
+  uint8_t qos = 0;                 // the QoS it was published with
+  bool retain = false;             // the RETAIN flag it was published with
+  mqtt::Properties properties;     // MQTT 5 properties passed through to subscribers
+  int64_t expiry_at_ms = 0;        // wall clock; 0 = never expires (MQTT 5 message expiry)
+  uint64_t origin_connection = 0;  // publisher's connection id, for MQTT 5 no-local
+};
+
+using MessagePtr = std::shared_ptr<const Message>;
+
+}  // namespace topicdb::broker

@@ -1,0 +1,95 @@
+#include "broker/session.h"
+
+#include <algorithm>
+
+namespace topicdb::broker {
+
+Session::Session(std::string client_id, bool persistent, size_t max_inflight, size_t max_queued)
+    : client_id_(std::move(client_id)),
+      persistent_(persistent),
+      max_inflight_(max_inflight == 0 ? 1 : max_inflight),
+      max_queued_(max_queued) {}
+
+Session::Admission Session::admit(MessagePtr message, uint8_t qos, bool retain,
+                                  const Outgoing** entry) {
+  Outgoing out;
+  out.message = std::move(message);
+  out.qos = qos;
+  out.retain = retain;
+  // Queue behind anything already waiting, so delivery keeps publish order (MQTT-4.6.0-5).
+  if (connection_ && queued_.empty() && inflight_.size() < max_inflight_) {
+    out.seq = next_seq_++;
+    inflight_.push_back(std::move(out));
+    send_entry(inflight_.back());
+    *entry = &inflight_.back();
+    return Admission::kSendNow;
+  }
+  if (queued_.size() >= max_queued_) {
+    ++dropped_;
+    *entry = nullptr;
+    return Admission::kDropped;
+  }
+  out.seq = next_seq_++;
+  queued_.push_back(std::move(out));
+  *entry = &queued_.back();
+  return Admission::kQueued;
+}
+
+void Session::send_entry(Outgoing& entry) {
+  entry.packet_id = next_packet_id();
+  entry.state = StoredMessage::State::kPublishSent;
+}
+
+// Packet ids cycle through 1..65535, skipping ids still in flight (MQTT-2.3.1-2: an id is
+// reused only after its flow completed).
+uint16_t Session::next_packet_id() {
+  for (int attempts = 0; attempts < 65535; ++attempts) {
+    last_packet_id_ = static_cast<uint16_t>(last_packet_id_ == 65535 ? 1 : last_packet_id_ + 1);
+    bool in_use = std::any_of(inflight_.begin(), inflight_.end(),
+                              [&](const Outgoing& o) { return o.packet_id == last_packet_id_; });
+    if (!in_use) return last_packet_id_;
+  }
+  return last_packet_id_;  // unreachable: the window is far smaller than 65535
+}
+
+std::optional<uint64_t> Session::on_puback(uint16_t packet_id) {
+  auto it = std::find_if(inflight_.begin(), inflight_.end(), [&](const Outgoing& o) {
+    return o.packet_id == packet_id && o.qos == 1 && o.state == StoredMessage::State::kPublishSent;
+  });
+  if (it == inflight_.end()) return std::nullopt;
+  uint64_t seq = it->seq;
+  inflight_.erase(it);
+  return seq;
+}
+
+std::optional<uint64_t> Session::on_pubrec(uint16_t packet_id) {
+  auto it = std::find_if(inflight_.begin(), inflight_.end(),
+                         [&](const Outgoing& o) { return o.packet_id == packet_id && o.qos == 2; });
+  if (it == inflight_.end()) return std::nullopt;
+  // A repeated PUBREC (after our PUBREL was lost) is answered with PUBREL again.
+  it->state = StoredMessage::State::kPubrelSent;
+  it->message.reset();  // the payload is no longer needed once the client holds it
+  return it->seq;
+}
+
+std::optional<uint64_t> Session::on_pubcomp(uint16_t packet_id) {
+  auto it = std::find_if(inflight_.begin(), inflight_.end(), [&](const Outgoing& o) {
+    return o.packet_id == packet_id && o.state == StoredMessage::State::kPubrelSent;
+  });
+  if (it == inflight_.end()) return std::nullopt;
+  uint64_t seq = it->seq;
+  inflight_.erase(it);
+  return seq;
+}
+
+void Session::restore_message(Outgoing entry) {
+  next_seq_ = std::max(next_seq_, entry.seq + 1);
+  if (entry.state == StoredMessage::State::kQueued) {
+    queued_.push_back(std::move(entry));
+  } else {
+    last_packet_id_ = std::max(last_packet_id_, entry.packet_id);
+    inflight_.push_back(std::move(entry));
+  }
+}
+
+}  // namespace topicdb::broker

@@ -1,0 +1,125 @@
+// Session: the MQTT session state of one client id (MQTT 3.1.1 §4.1) as a state machine
+// with no I/O: its subscriptions, outgoing QoS 1/2 messages (queued, then in flight in a
+// window of packet ids), and the QoS 2 packet ids received but not yet released. The broker
+// turns its results into packets and store writes.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_set>
+
+#include "broker/message.h"
+#include "broker/persist/state_store.h"
+
+namespace topicdb::broker {
+
+class Connection;
+
+class Session {
+ public:
+  // One outgoing QoS 1/2 message of this session.
+  struct Outgoing {
+    uint64_t seq = 0;
+    MessagePtr message;
+    uint8_t qos = 1;      // delivery QoS: min(published QoS, granted QoS)
+    bool retain = false;  // the RETAIN flag to send
+    uint16_t packet_id = 0;
+    StoredMessage::State state = StoredMessage::State::kQueued;
+  };
+
+  struct SubscriptionInfo {
+    uint8_t options = 0;
+    uint32_t subscription_id = 0;
+  };
+
+  enum class Admission { kSendNow, kQueued, kDropped };
+
+  Session(std::string client_id, bool persistent, size_t max_inflight, size_t max_queued);
+
+  const std::string& client_id() const { return client_id_; }
+  // Persistent = survives its connection (3.1.1 clean session 0).
+  bool persistent() const { return persistent_; }
+
+  // The live connection, or nullptr while the client is away. Borrowed.
+  Connection* connection() const { return connection_; }
+  void set_connection(Connection* connection) { connection_ = connection; }
+
+  // Subscriptions by filter (the topic tree holds the index; this is the session's own list,
+  // used to unsubscribe everything and to persist).
+  std::map<std::string, SubscriptionInfo>& subscriptions() { return subscriptions_; }
+  const std::map<std::string, SubscriptionInfo>& subscriptions() const { return subscriptions_; }
+
+  // Takes a QoS 1/2 message. When the session is online and its in-flight window has room,
+  // the message gets a packet id, enters the window and kSendNow is returned; otherwise it
+  // is queued, or dropped when the queue is full (the bound that keeps memory finite).
+  // *entry points at the stored entry (valid until the session changes) unless dropped.
+  Admission admit(MessagePtr message, uint8_t qos, bool retain, const Outgoing** entry);
+
+  // Moves queued messages into the window while it has room (after an ack frees a slot or
+  // on reconnect); calls send(const Outgoing&) for each, in order.
+  template <typename Send>
+  void fill_window(Send&& send);
+
+  // Acknowledgements from the client. Each returns the affected message's seq, or nullopt
+  // when the packet id is unknown or in the wrong state (a protocol slip we tolerate).
+  std::optional<uint64_t> on_puback(uint16_t packet_id);
+  std::optional<uint64_t> on_pubrec(uint16_t packet_id);  // QoS 2 step 1: now awaiting PUBCOMP
+  std::optional<uint64_t> on_pubcomp(uint16_t packet_id);
+
+  // In-flight messages in send order, to be sent again on reconnect (PUBLISH with DUP set, or
+  // PUBREL for those already past PUBREC; MQTT-4.4.0-1).
+  const std::deque<Outgoing>& inflight() const { return inflight_; }
+  const std::deque<Outgoing>& queued() const { return queued_; }
+
+  // QoS 2 messages received from the client (MQTT-4.3.3-2 method B: delivered onwards on
+  // PUBLISH, the id kept until PUBREL so a resent PUBLISH is not delivered twice).
+  // Returns false if the id was already held: the PUBLISH is a duplicate.
+  bool add_inbound_qos2(uint16_t packet_id) { return inbound_qos2_.insert(packet_id).second; }
+  bool remove_inbound_qos2(uint16_t packet_id) { return inbound_qos2_.erase(packet_id) > 0; }
+  const std::unordered_set<uint16_t>& inbound_qos2() const { return inbound_qos2_; }
+
+  // Rebuilds state loaded from the store at start-up.
+  void restore_message(Outgoing entry);
+
+  void set_max_inflight(size_t n) { max_inflight_ = n == 0 ? 1 : n; }
+  size_t max_inflight() const { return max_inflight_; }
+  uint64_t dropped_messages() const { return dropped_; }
+
+  // Scratch space for TopicTree matches: lets the router fold overlapping subscriptions
+  // into one delivery at the highest QoS without a hash map per publish.
+  uint64_t match_epoch = 0;
+  uint8_t match_qos = 0;
+  bool match_retain_as_published = false;
+
+ private:
+  uint16_t next_packet_id();
+  void send_entry(Outgoing& entry);
+
+  std::string client_id_;
+  bool persistent_;
+  size_t max_inflight_;
+  size_t max_queued_;
+  Connection* connection_ = nullptr;
+  std::map<std::string, SubscriptionInfo> subscriptions_;
+  std::deque<Outgoing> inflight_;  // ordered by seq
+  std::deque<Outgoing> queued_;    // ordered by seq
+  std::unordered_set<uint16_t> inbound_qos2_;
+  uint64_t next_seq_ = 1;
+  uint16_t last_packet_id_ = 0;
+  uint64_t dropped_ = 0;
+};
+
+template <typename Send>
+void Session::fill_window(Send&& send) {
+  while (connection_ && inflight_.size() < max_inflight_ && !queued_.empty()) {
+    inflight_.push_back(std::move(queued_.front()));
+    queued_.pop_front();
+    send_entry(inflight_.back());
+    send(static_cast<const Outgoing&>(inflight_.back()));
+  }
+}
+
+}  // namespace topicdb::broker
