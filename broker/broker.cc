@@ -3,16 +3,30 @@
 #include <algorithm>
 
 #include "base/log.h"
+#include "broker/codec/property_codec.h"
 
 namespace topicdb::broker {
 
 namespace {
 constexpr size_t kReadScratchSize = 64 * 1024;
+
+// Where a decode error maps in MQTT 5's reason codes (MQTT 5 §4.13).
+uint8_t reason_for(const Status& s) {
+  switch (s.code()) {
+    case Status::Code::kProtocolError:
+      return mqtt::reason::kProtocolError;
+    case Status::Code::kResourceExhausted:
+      return mqtt::reason::kPacketTooLarge;
+    default:
+      return mqtt::reason::kMalformedPacket;
+  }
+}
 }  // namespace
 
 Broker::Broker(uv_loop_t* loop, BrokerOptions options, Clock* clock, StateStore* store)
     : loop_(loop), options_(options), clock_(clock), store_(store) {
   read_scratch_.resize(kReadScratchSize);
+  started_ms_ = clock_->now_ms();
   uv_check_init(loop_, &flush_check_);
   flush_check_.data = this;
   uv_check_start(&flush_check_, &Broker::on_check);
@@ -20,7 +34,13 @@ Broker::Broker(uv_loop_t* loop, BrokerOptions options, Clock* clock, StateStore*
   sweep_timer_.data = this;
   uv_timer_start(&sweep_timer_, &Broker::on_sweep_timer, options_.sweep_interval_ms,
                  options_.sweep_interval_ms);
-  open_handles_ = 2;
+  uv_timer_init(loop_, &sys_timer_);
+  sys_timer_.data = this;
+  if (options_.sys_interval_s > 0) {
+    uint64_t interval_ms = uint64_t{options_.sys_interval_s} * 1000;
+    uv_timer_start(&sys_timer_, &Broker::on_sys_timer, 0, interval_ms);
+  }
+  open_handles_ = 3;
   store_->set_durable_callback([this](uint64_t ticket) { on_durable(ticket); });
 }
 
@@ -29,23 +49,45 @@ Broker::~Broker() { store_->set_durable_callback(nullptr); }
 Status Broker::restore() {
   auto loaded = store_->load();
   if (!loaded.is_ok()) return loaded.status();
-  int64_t now = clock_->wall_ms();
+  const int64_t wall_now = clock_->wall_ms();
+  auto decode_properties = [](const std::string& bytes, mqtt::Properties* out) {
+    if (bytes.empty()) return;
+    mqtt::WireReader reader(bytes);
+    if (!mqtt::decode_properties(&reader, mqtt::PropertyContext::kPublish, out).is_ok()) {
+      *out = mqtt::Properties();  // stored by us, so only a corrupted row gets here
+    }
+  };
   for (StoredRetained& r : loaded->retained) {
-    if (r.expiry_at_ms != 0 && r.expiry_at_ms <= now) continue;
+    if (r.expiry_at_ms != 0 && r.expiry_at_ms <= wall_now) continue;
     auto message = std::make_shared<Message>();
     message->topic = std::move(r.topic);
     message->payload = std::move(r.payload);
     message->qos = r.qos;
     message->retain = true;
     message->expiry_at_ms = r.expiry_at_ms;
+    decode_properties(r.properties, &message->properties);
     retained_.set(std::move(message));
   }
   size_t restored_messages = 0;
+  size_t expired_sessions = 0;
   for (StoredSession& stored : loaded->sessions) {
-    Session& session = create_session(stored.client_id, true);
+    // Session expiry keeps counting while the broker is down (MQTT 5 §3.1.2.11.2).
+    int64_t expires_at = 0;
+    if (stored.expiry_interval_s != Session::kNeverExpires) {
+      int64_t gone_ms = stored.disconnected_at_ms == 0 ? 0 : wall_now - stored.disconnected_at_ms;
+      int64_t left_ms = int64_t{stored.expiry_interval_s} * 1000 - std::max<int64_t>(gone_ms, 0);
+      if (left_ms <= 0 || stored.expiry_interval_s == 0) {
+        store_->delete_session(stored.client_id);
+        ++expired_sessions;
+        continue;
+      }
+      expires_at = clock_->now_ms() + left_ms;
+    }
+    Session& session = create_session(stored.client_id, stored.expiry_interval_s);
+    session.version = static_cast<mqtt::ProtocolVersion>(stored.protocol_version);
+    session.expires_at_ms = expires_at;
     for (const StoredSubscription& sub : stored.subscriptions) {
-      session.subscriptions()[sub.filter] = {sub.options, sub.subscription_id};
-      topic_tree_.subscribe(sub.filter, {&session, sub.options, sub.subscription_id});
+      add_subscription(session, sub.filter, sub.options, sub.subscription_id);
     }
     for (StoredMessage& m : stored.messages) {
       Session::Outgoing entry;
@@ -54,12 +96,14 @@ Status Broker::restore() {
       entry.retain = m.retain;
       entry.packet_id = m.packet_id;
       entry.state = m.state;
+      if (m.subscription_id != 0) entry.subscription_ids.push_back(m.subscription_id);
       if (m.state != StoredMessage::State::kPubrelSent) {
         auto message = std::make_shared<Message>();
         message->topic = std::move(m.topic);
         message->payload = std::move(m.payload);
         message->qos = m.qos;
         message->expiry_at_ms = m.expiry_at_ms;
+        decode_properties(m.properties, &message->properties);
         entry.message = std::move(message);
       }
       session.restore_message(std::move(entry));
@@ -67,8 +111,10 @@ Status Broker::restore() {
     }
     for (uint16_t id : stored.inbound_qos2) session.add_inbound_qos2(id);
   }
-  log::info("restored {} persistent sessions, {} queued messages, {} retained messages",
-            loaded->sessions.size(), restored_messages, retained_.size());
+  log::info(
+      "restored {} persistent sessions ({} expired while down), {} queued messages, {} "
+      "retained messages",
+      sessions_.size(), expired_sessions, restored_messages, retained_.size());
   return Status::ok();
 }
 
@@ -93,10 +139,10 @@ void Broker::accept(uv_stream_t* server) {
 }
 
 void Broker::on_packet(Connection& c, const mqtt::FrameHeader& header, std::string_view body) {
-  if (c.state() == Connection::State::kAwaitingConnect) {
+  if (c.state() == Connection::State::kAwaitingConnect && c.pending_connect == nullptr) {
     if (header.type() != mqtt::PacketType::kConnect) {
       // MQTT-3.1.0-1: the first packet from a client must be CONNECT.
-      protocol_violation(c, "first packet is not CONNECT");
+      protocol_violation(c, "first packet is not CONNECT", 0);
       return;
     }
     handle_connect(c, header, body);
@@ -108,6 +154,16 @@ void Broker::on_packet(Connection& c, const mqtt::FrameHeader& header, std::stri
     return;
   }
   mqtt::Packet& packet = *decoded;
+  if (c.pending_connect != nullptr) {
+    // During enhanced authentication only AUTH may come (MQTT 5 §4.12).
+    if (auto* auth = std::get_if<mqtt::AuthPacket>(&packet)) {
+      handle_auth(c, *auth);
+    } else {
+      protocol_violation(c, "only AUTH may follow CONNECT before CONNACK",
+                         mqtt::reason::kProtocolError);
+    }
+    return;
+  }
   if (auto* p = std::get_if<mqtt::PublishPacket>(&packet)) {
     handle_publish(c, *p);
   } else if (auto* a = std::get_if<mqtt::AckPacket>(&packet)) {
@@ -120,50 +176,78 @@ void Broker::on_packet(Connection& c, const mqtt::FrameHeader& header, std::stri
     std::string out;
     mqtt::encode(mqtt::PingrespPacket{}, &out);
     c.send(out);
-  } else if (std::holds_alternative<mqtt::DisconnectPacket>(packet)) {
-    // A normal disconnect discards the will (MQTT-3.14.4-3).
-    c.will.reset();
-    c.clean_disconnect = true;
-    c.close(true);
+  } else if (auto* d = std::get_if<mqtt::DisconnectPacket>(&packet)) {
+    handle_disconnect(c, *d);
+  } else if (auto* au = std::get_if<mqtt::AuthPacket>(&packet)) {
+    handle_auth(c, *au);
   } else if (std::holds_alternative<mqtt::ConnectPacket>(packet)) {
-    protocol_violation(c, "second CONNECT");  // MQTT-3.1.0-2
+    protocol_violation(c, "second CONNECT", mqtt::reason::kProtocolError);  // MQTT-3.1.0-2
   } else {
-    // CONNACK, SUBACK, UNSUBACK, PINGRESP and AUTH are never sent by a client here.
-    protocol_violation(c, "unexpected packet type " + std::to_string(header.first_byte >> 4));
+    // CONNACK, SUBACK, UNSUBACK and PINGRESP are never sent by a client.
+    protocol_violation(c, "unexpected packet type " + std::to_string(header.first_byte >> 4),
+                       mqtt::reason::kProtocolError);
   }
+}
+
+void Broker::handle_disconnect(Connection& c, const mqtt::DisconnectPacket& d) {
+  Session* session = c.session;
+  if (c.version == mqtt::ProtocolVersion::kV5 && session != nullptr &&
+      d.properties.session_expiry_interval) {
+    uint32_t requested = *d.properties.session_expiry_interval;
+    if (session->expiry_interval_s() == 0 && requested != 0) {
+      // MQTT 5 §3.14.2.2.2: a session that started with expiry 0 cannot be extended here.
+      protocol_violation(c, "session expiry set at DISCONNECT after 0 at CONNECT",
+                         mqtt::reason::kProtocolError);
+      return;
+    }
+    uint32_t expiry = std::min(requested, options_.max_session_expiry_s);
+    if (session->persistent() && expiry == 0) store_->delete_session(session->client_id());
+    session->set_expiry_interval_s(expiry);
+  }
+  // A normal disconnect discards the will (MQTT-3.14.4-3), unless MQTT 5 reason 0x04 asks
+  // for it to be sent.
+  if (d.reason_code != mqtt::reason::kDisconnectWithWill) c.will.reset();
+  c.clean_disconnect = d.reason_code != mqtt::reason::kDisconnectWithWill;
+  c.close(true);
 }
 
 void Broker::on_malformed(Connection& c, const Status& status) {
   ++stats_.malformed_packets;
-  protocol_violation(c, status.to_string());
+  protocol_violation(c, status.to_string(), reason_for(status));
 }
 
-// 3.1.1 has no way to tell the client why: the connection is closed (MQTT-4.8.0-1).
-void Broker::protocol_violation(Connection& c, const std::string& why) {
+void Broker::protocol_violation(Connection& c, const std::string& why, uint8_t reason) {
   log::info("closing connection {} ({}): {}", c.peer(),
             c.session ? c.session->client_id() : std::string("-"), why);
+  if (reason != 0 && c.version == mqtt::ProtocolVersion::kV5 &&
+      c.state() == Connection::State::kConnected) {
+    disconnect(c, reason, why);
+    return;
+  }
+  // 3.1.1 has no way to tell the client why: the connection is closed (MQTT-4.8.0-1).
   c.close(false);
+}
+
+void Broker::disconnect(Connection& c, uint8_t reason, const std::string& why) {
+  if (c.version != mqtt::ProtocolVersion::kV5 || c.state() != Connection::State::kConnected) {
+    c.close(false);
+    return;
+  }
+  mqtt::DisconnectPacket packet;
+  packet.reason_code = reason;
+  if (!why.empty()) packet.properties.reason_string = why;
+  std::string out;
+  mqtt::encode(packet, c.version, &out);
+  c.send(out);
+  c.close(true);
 }
 
 void Broker::on_connection_closing(Connection& c) {
   with_deferred_acks_.erase(&c);
   c.deferred_acks.clear();
+  c.deferred_pubacks = 0;
   c.closing_since_ms = clock_->now_ms();
-  Session* session = c.session;
-  c.session = nullptr;
-  // Detach first, so a will the client itself subscribed to is queued, not half-sent.
-  if (session != nullptr && session->connection() == &c) {
-    session->set_connection(nullptr);
-    if (!session->persistent()) {
-      destroy_session(session->client_id());
-    } else {
-      StoredSession stored = to_stored(*session);
-      stored.disconnected_at_ms = clock_->wall_ms();
-      store_->put_session(stored);
-    }
-  }
-  // The server shutting down is not the client's failure: wills are kept for real ones.
-  if (!c.clean_disconnect && c.will && !shutting_down_) publish_will(c);
+  detach_session(c);
 }
 
 void Broker::release_connection(Connection* c) {
@@ -172,52 +256,27 @@ void Broker::release_connection(Connection* c) {
   if (shutting_down_) finish_shutdown();
 }
 
-// --- sessions -------------------------------------------------------------------------------
-
-Session& Broker::create_session(const std::string& client_id, bool persistent) {
-  auto session = std::make_unique<Session>(client_id, persistent, options_.max_inflight,
-                                           options_.max_queued_messages);
-  Session& ref = *session;
-  sessions_[client_id] = std::move(session);
-  return ref;
-}
-
-void Broker::destroy_session(const std::string& client_id) {
-  auto it = sessions_.find(client_id);
-  if (it == sessions_.end()) return;
-  Session& session = *it->second;
-  for (const auto& [filter, info] : session.subscriptions())
-    topic_tree_.unsubscribe(filter, &session);
-  if (session.persistent()) store_->delete_session(client_id);
-  sessions_.erase(it);
-}
-
-StoredSession Broker::to_stored(const Session& session) const {
-  StoredSession stored;
-  stored.client_id = session.client_id();
-  stored.protocol_version = 4;
-  return stored;
-}
-
 // --- acknowledgements that promise durability -----------------------------------------------
 
 // An ack is held back until the store has made durable everything its packet caused; acks
 // of one connection stay in order (MQTT-4.6.0-2), so once one waits, later ones queue too.
-void Broker::send_after_durable(Connection& c, std::string bytes, uint64_t ticket) {
-  if (!c.deferred_acks.empty()) ticket = std::max(ticket, c.deferred_acks.back().first);
+void Broker::send_after_durable(Connection& c, std::string bytes, uint64_t ticket, bool is_puback) {
+  if (!c.deferred_acks.empty()) ticket = std::max(ticket, c.deferred_acks.back().ticket);
   if (ticket <= store_->durable_ticket()) {
     c.send(bytes);
     return;
   }
-  c.deferred_acks.emplace_back(ticket, std::move(bytes));
+  c.deferred_acks.push_back({ticket, std::move(bytes), is_puback});
+  if (is_puback) ++c.deferred_pubacks;
   with_deferred_acks_.insert(&c);
 }
 
 void Broker::on_durable(uint64_t ticket) {
   for (auto it = with_deferred_acks_.begin(); it != with_deferred_acks_.end();) {
     Connection* c = *it;
-    while (!c->deferred_acks.empty() && c->deferred_acks.front().first <= ticket) {
-      c->send(c->deferred_acks.front().second);
+    while (!c->deferred_acks.empty() && c->deferred_acks.front().ticket <= ticket) {
+      c->send(c->deferred_acks.front().bytes);
+      if (c->deferred_acks.front().is_puback) --c->deferred_pubacks;
       c->deferred_acks.pop_front();
     }
     it = c->deferred_acks.empty() ? with_deferred_acks_.erase(it) : std::next(it);
@@ -246,25 +305,31 @@ void Broker::sweep() {
     return;
   }
   int64_t now = clock_->now_ms();
-  std::vector<Connection*> expired;
+  std::vector<std::pair<Connection*, uint8_t>> expired;
   for (auto& [raw, owned] : connections_) {
     Connection& c = *raw;
     if (c.state() == Connection::State::kAwaitingConnect) {
-      if (now - c.opened_ms > options_.connect_timeout_ms) expired.push_back(raw);
+      if (now - c.opened_ms > options_.connect_timeout_ms) expired.emplace_back(raw, 0);
     } else if (c.state() == Connection::State::kClosing) {
       // A peer that stopped reading must not hold its connection open forever.
       if (now - c.closing_since_ms > options_.close_grace_ms) raw->abort();
     } else if (c.state() == Connection::State::kConnected && c.keep_alive_s > 0) {
       // MQTT-3.1.2-24: disconnect after one and a half keep-alive periods of silence.
-      if (now - c.last_received_ms > int64_t{c.keep_alive_s} * 1500) expired.push_back(raw);
+      if (now - c.last_received_ms > int64_t{c.keep_alive_s} * 1500) {
+        expired.emplace_back(raw, mqtt::reason::kKeepAliveTimeout);
+      }
     }
   }
-  for (Connection* c : expired) {
+  for (auto [c, reason] : expired) {
     log::info("closing connection {}: {}", c->peer(),
-              c->state() == Connection::State::kAwaitingConnect ? "no CONNECT in time"
-                                                                : "keep-alive timeout");
-    c->close(false);
+              reason == 0 ? "no CONNECT in time" : "keep-alive timeout");
+    if (reason == 0) {
+      c->close(false);
+    } else {
+      disconnect(*c, reason, "keep alive timeout");
+    }
   }
+  expire_sessions_and_wills();
 }
 
 void Broker::shutdown(std::function<void()> done) {
@@ -281,8 +346,16 @@ void Broker::shutdown(std::function<void()> done) {
   }
   std::vector<Connection*> open;
   for (auto& [raw, owned] : connections_) open.push_back(raw);
-  for (Connection* c : open) c->close(true);
+  // MQTT 5 clients are told why (0x8B); 3.1.1 has no server DISCONNECT.
+  for (Connection* c : open) {
+    if (c->version == mqtt::ProtocolVersion::kV5 && c->state() == Connection::State::kConnected) {
+      disconnect(*c, mqtt::reason::kServerShuttingDown, "");
+    } else {
+      c->close(true);
+    }
+  }
   uv_timer_stop(&sweep_timer_);
+  uv_timer_stop(&sys_timer_);
   uv_check_stop(&flush_check_);
   auto closed = [](uv_handle_t* h) {
     auto* self = static_cast<Broker*>(h->data);
@@ -290,6 +363,7 @@ void Broker::shutdown(std::function<void()> done) {
     self->finish_shutdown();
   };
   uv_close(reinterpret_cast<uv_handle_t*>(&sweep_timer_), closed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sys_timer_), closed);
   uv_close(reinterpret_cast<uv_handle_t*>(&flush_check_), closed);
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -16,6 +17,7 @@
 
 #include "base/clock.h"
 #include "base/status.h"
+#include "broker/auth_plugin.h"
 #include "broker/broker_options.h"
 #include "broker/broker_stats.h"
 #include "broker/codec/codec.h"
@@ -25,6 +27,7 @@
 #include "broker/persist/state_store.h"
 #include "broker/retained_store.h"
 #include "broker/session.h"
+#include "broker/shared_subscriptions.h"
 #include "broker/topic_tree.h"
 
 namespace topicdb::broker {
@@ -37,6 +40,8 @@ class Broker {
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
 
+  // Enhanced authentication methods offered to MQTT 5 clients. Call before listen().
+  void add_auth_plugin(std::unique_ptr<AuthPlugin> plugin);
   // Loads persistent sessions and retained messages from the store. Call before listen().
   Status restore();
   // Binds a listener; returns the bound "host:port" (port 0 picks a free one).
@@ -62,47 +67,82 @@ class Broker {
   void accept(uv_stream_t* server);
   void on_packet(Connection& connection, const mqtt::FrameHeader& header, std::string_view body);
   void on_malformed(Connection& connection, const Status& status);
+  void count_bytes_received(uint64_t n) { stats_.bytes_received += n; }
   void on_connection_closing(Connection& connection);
   void release_connection(Connection* connection);
   void schedule_flush(Connection* connection) { dirty_.push_back(connection); }
   void count_bytes_sent(uint64_t n) { stats_.bytes_sent += n; }
 
  private:
+  struct RouteResult {
+    uint64_t ticket = 0;    // highest store ticket the deliveries and retention needed
+    size_t deliveries = 0;  // sessions (or shared groups) the message went to
+  };
+  struct PendingWill {
+    int64_t due_ms;  // steady clock
+    MessagePtr message;
+  };
+
   // handle_connect.cc
   void handle_connect(Connection& c, const mqtt::FrameHeader& header, std::string_view body);
-  void refuse_connect(Connection& c, mqtt::ProtocolVersion v, uint8_t code);
-  void take_over(Session& session, Connection& new_connection);
+  void accept_connect(Connection& c, mqtt::ConnectPacket& p,
+                      const std::optional<std::string>& auth_data);
+  void refuse_connect(Connection& c, mqtt::ProtocolVersion v, uint8_t code,
+                      const std::string& reason = "");
   void resume_session(Session& session, Connection& c);
   std::string assign_client_id();
+  // handle_auth.cc
+  AuthPlugin* find_auth_plugin(const std::string& method) const;
+  void handle_auth(Connection& c, const mqtt::AuthPacket& a);
+  void continue_authentication(Connection& c, std::string_view client_data);
+  void send_auth(Connection& c, uint8_t reason_code, const std::string& data);
   // handle_publish.cc
   void handle_publish(Connection& c, const mqtt::PublishPacket& p);
+  bool resolve_topic_alias(Connection& c, const mqtt::PublishPacket& p, std::string* topic);
   void handle_ack(Connection& c, const mqtt::AckPacket& p);
   // handle_subscribe.cc
   void handle_subscribe(Connection& c, const mqtt::SubscribePacket& p);
   void handle_unsubscribe(Connection& c, const mqtt::UnsubscribePacket& p);
-  void send_retained(Session& session, const std::string& filter, uint8_t granted_qos);
+  bool add_subscription(Session& session, const std::string& filter, uint8_t options,
+                        uint32_t subscription_id);
+  bool remove_subscription(Session& session, const std::string& filter);
+  void send_retained(Session& session, const std::string& filter, uint8_t granted_qos,
+                     uint32_t subscription_id);
   // router.cc
-  // Routes a message to every matching subscription; returns the highest store ticket its
-  // delivery and retention needed (0 if none), for acks that promise durability.
-  uint64_t route(const MessagePtr& message);
-  uint64_t deliver(Session& session, const MessagePtr& message, uint8_t qos, bool retain);
-  void send_publish(Connection& c, const Session::Outgoing& entry, bool dup);
-  void send_qos0(Connection& c, const MessagePtr& message, bool retain);
+  RouteResult route(const MessagePtr& message);
+  uint64_t deliver(Session& session, const MessagePtr& message, uint8_t qos, bool retain,
+                   const std::vector<uint32_t>& subscription_ids, const std::string& share_group);
+  bool write_publish(Connection& c, const MessagePtr& message, uint8_t qos, bool retain, bool dup,
+                     uint16_t packet_id, const std::vector<uint32_t>& subscription_ids);
   void fill_window(Session& session);
+  void discard_outgoing(Session& session, uint16_t packet_id);
+  StoredMessage to_stored(const Session::Outgoing& entry) const;
   uint64_t store_retained(const MessagePtr& message);
-  void publish_will(Connection& c);
-  // broker.cc
-  void send_after_durable(Connection& c, std::string bytes, uint64_t ticket);
-  void on_durable(uint64_t ticket);
-  void protocol_violation(Connection& c, const std::string& why);
-  Session& create_session(const std::string& client_id, bool persistent);
+  // session_lifecycle.cc
+  Session& create_session(const std::string& client_id, uint32_t expiry_interval_s);
   void destroy_session(const std::string& client_id);
   StoredSession to_stored(const Session& session) const;
+  void detach_session(Connection& c);
+  void publish_will_now(MessagePtr will);
+  void redeliver_shared(Session& leaving, bool session_ending);
+  void expire_sessions_and_wills();
+  // broker.cc
+  void handle_disconnect(Connection& c, const mqtt::DisconnectPacket& p);
+  void send_after_durable(Connection& c, std::string bytes, uint64_t ticket, bool is_puback);
+  void on_durable(uint64_t ticket);
+  // Closes the connection for breaking the protocol; under MQTT 5 a DISCONNECT with
+  // `reason` (0 = none) says why first.
+  void protocol_violation(Connection& c, const std::string& why, uint8_t reason);
+  // Server-initiated DISCONNECT (MQTT 5 only; 3.1.1 just closes) and close.
+  void disconnect(Connection& c, uint8_t reason, const std::string& why);
   void sweep();
   void flush_dirty();
   void finish_shutdown();
   static void on_check(uv_check_t* handle);
   static void on_sweep_timer(uv_timer_t* handle);
+  // sys_topics.cc
+  void publish_sys_topics();
+  static void on_sys_timer(uv_timer_t* handle);
 
   uv_loop_t* loop_;
   BrokerOptions options_;
@@ -113,6 +153,9 @@ class Broker {
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
   std::unordered_map<std::string, std::unique_ptr<Session>> sessions_;
+  std::unordered_map<std::string, std::unique_ptr<SharedGroup>> shared_groups_;  // by "$share/g/f"
+  std::unordered_map<std::string, PendingWill> pending_wills_;                   // by client id
+  std::vector<std::unique_ptr<AuthPlugin>> auth_plugins_;
   TopicTree topic_tree_;
   RetainedStore retained_;
 
@@ -125,6 +168,8 @@ class Broker {
 
   uv_check_t flush_check_;
   uv_timer_t sweep_timer_;
+  uv_timer_t sys_timer_;
+  int64_t started_ms_ = 0;
   bool shutting_down_ = false;
   bool shut_down_ = false;
   std::function<void()> shutdown_done_;

@@ -24,6 +24,20 @@ struct BrokerOptions {
   int64_t sweep_interval_ms = 250;
   // A connection still closing (peer not reading) after this is cut.
   int64_t close_grace_ms = 5000;
+
+  // --- MQTT 5 ---
+  // QoS 1/2 PUBLISHes a client may have unacknowledged towards us (Receive Maximum in
+  // CONNACK); a client exceeding it is disconnected with 0x93.
+  uint16_t receive_maximum = 1024;
+  // Topic aliases a client may define towards us (Topic Alias Maximum in CONNACK).
+  uint16_t topic_alias_maximum = 64;
+  // Longest keep alive accepted; a larger or zero one is replaced (Server Keep Alive).
+  // 0 = accept whatever the client asks.
+  uint16_t max_keep_alive_s = 0;
+  // Upper bound on a client's session expiry interval (seconds).
+  uint32_t max_session_expiry_s = 0xFFFFFFFF;
+  // How often $SYS topics are published (seconds); 0 turns them off.
+  uint32_t sys_interval_s = 10;
 };
 
 }  // namespace topicdb::broker

@@ -75,6 +75,7 @@ void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf
 
 void Connection::handle_bytes(const char* data, size_t len) {
   bytes_received += len;
+  broker_->count_bytes_received(len);
   last_received_ms = broker_->clock().now_ms();
   if (partial_.empty()) {
     size_t used = dispatch_packets(data, len);

@@ -8,10 +8,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include <uv.h>
 
+#include "broker/auth_plugin.h"
 #include "broker/codec/packets.h"
 #include "broker/out_buffer.h"
 
@@ -62,11 +65,29 @@ class Connection {
   int64_t last_received_ms = 0;
   int64_t opened_ms = 0;
   int64_t closing_since_ms = 0;
-  Session* session = nullptr;      // borrowed; set after CONNECT
-  std::optional<mqtt::Will> will;  // cleared by a normal DISCONNECT
-  bool clean_disconnect = false;   // DISCONNECT received
+  Session* session = nullptr;       // borrowed; set after CONNECT
+  std::optional<mqtt::Will> will;   // cleared by a normal DISCONNECT
+  bool clean_disconnect = false;    // DISCONNECT received
+  bool client_id_assigned = false;  // MQTT 5: we chose the id, CONNACK tells the client
   // Acks that promise durability wait here for the store (see Broker::send_after_durable).
-  std::deque<std::pair<uint64_t, std::string>> deferred_acks;
+  struct DeferredAck {
+    uint64_t ticket;
+    std::string bytes;
+    bool is_puback;  // a QoS 1 PUBACK: counts against our Receive Maximum until sent
+  };
+  std::deque<DeferredAck> deferred_acks;
+  size_t deferred_pubacks = 0;
+
+  // --- MQTT 5 limits the client declared in CONNECT, and per-connection alias maps ---
+  uint32_t client_max_packet_size = 0;  // 0 = no limit declared
+  uint16_t client_topic_alias_max = 0;  // aliases we may use towards the client
+  bool request_problem_information = true;
+  std::vector<std::string> inbound_aliases;  // alias N at index N-1 (client → broker)
+  std::unordered_map<std::string, uint16_t> outbound_aliases;  // broker → client
+  // CONNECT held while an enhanced authentication exchange runs (MQTT 5 §4.12).
+  std::unique_ptr<mqtt::ConnectPacket> pending_connect;
+  std::string auth_method;
+  std::unique_ptr<class AuthExchange> auth;
 
   uint64_t bytes_received = 0;
   uint64_t bytes_sent = 0;

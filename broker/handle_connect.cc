@@ -1,5 +1,5 @@
-// CONNECT: protocol checks, client identifier rules, session takeover and resumption
-// (MQTT 3.1.1 §3.1, §3.2).
+// CONNECT: protocol checks, client identifier rules, enhanced authentication, session
+// takeover, clean start and session expiry (MQTT 3.1.1 §3.1-3.2, MQTT 5 §3.1-3.2, §4.12).
 #include <random>
 
 #include "base/log.h"
@@ -7,92 +7,185 @@
 
 namespace topicdb::broker {
 
+namespace {
+uint8_t connack_code_for_decode_error(const Status& s) {
+  return s.code() == Status::Code::kProtocolError ? mqtt::reason::kProtocolError
+                                                  : mqtt::reason::kMalformedPacket;
+}
+}  // namespace
+
 void Broker::handle_connect(Connection& c, const mqtt::FrameHeader& header, std::string_view body) {
   uint8_t level = mqtt::peek_connect_protocol_level(body);
   auto decoded = mqtt::decode_packet(header, body, mqtt::ProtocolVersion::kV311);
   if (!decoded.is_ok()) {
-    if (decoded.status().code() == Status::Code::kUnsupported) {
-      // MQTT-3.1.2-2: answer an unsupported level with return code 1, then close.
-      log::info("refusing {}: {}", c.peer(), decoded.status().to_string());
-      refuse_connect(c, mqtt::ProtocolVersion::kV311,
-                     mqtt::connack_v311::kUnacceptableProtocolVersion);
+    const Status& status = decoded.status();
+    if (status.code() == Status::Code::kUnsupported) {
+      // MQTT-3.1.2-2 (3.1.1: return code 1) / MQTT 5 §3.1.2.2 (0x84), then close.
+      log::info("refusing {}: {}", c.peer(), status.to_string());
+      if (level == 5) {
+        refuse_connect(c, mqtt::ProtocolVersion::kV5, mqtt::reason::kUnsupportedProtocolVersion);
+      } else {
+        refuse_connect(c, mqtt::ProtocolVersion::kV311,
+                       mqtt::connack_v311::kUnacceptableProtocolVersion);
+      }
       return;
     }
-    on_malformed(c, decoded.status());  // MQTT-3.1.4-1: close without CONNACK
+    ++stats_.malformed_packets;
+    if (level == 5) {
+      // MQTT 5 lets the server say why before closing (§3.2.2.2).
+      c.version = mqtt::ProtocolVersion::kV5;
+      log::info("refusing {}: {}", c.peer(), status.to_string());
+      refuse_connect(c, c.version, connack_code_for_decode_error(status), status.message());
+      return;
+    }
+    protocol_violation(c, status.to_string(), 0);  // MQTT-3.1.4-1: close without CONNACK
     return;
   }
-  auto& p = std::get<mqtt::ConnectPacket>(*decoded);
-  if (p.version == mqtt::ProtocolVersion::kV5 || level == 5) {
-    // MQTT 5 sessions are not served yet: say so in the v5 CONNACK form (MQTT 5 §3.2.2.2).
-    refuse_connect(c, mqtt::ProtocolVersion::kV5, mqtt::reason::kUnsupportedProtocolVersion);
-    return;
+  auto p =
+      std::make_unique<mqtt::ConnectPacket>(std::get<mqtt::ConnectPacket>(std::move(*decoded)));
+  c.version = p->version;
+  const bool v5 = c.version == mqtt::ProtocolVersion::kV5;
+  if (v5) {
+    c.client_max_packet_size = p->properties.maximum_packet_size.value_or(0);
+    c.client_topic_alias_max = p->properties.topic_alias_maximum.value_or(0);
+    c.request_problem_information = p->properties.request_problem_information.value_or(1) == 1;
   }
-  c.version = p.version;
   if (shutting_down_) {
-    refuse_connect(c, c.version, mqtt::connack_v311::kServerUnavailable);
+    refuse_connect(c, c.version,
+                   v5 ? mqtt::reason::kServerUnavailable : mqtt::connack_v311::kServerUnavailable);
     return;
   }
-  if (p.client_id.empty()) {
-    // MQTT-3.1.3-7/8: an empty id is allowed only with a clean session.
-    if (!p.clean_start) {
+  if (p->client_id.empty()) {
+    // 3.1.1 (MQTT-3.1.3-7/8): an empty id only with a clean session. MQTT 5 (§3.1.3.1): the
+    // server assigns one and returns it in CONNACK.
+    if (!v5 && !p->clean_start) {
       refuse_connect(c, c.version, mqtt::connack_v311::kIdentifierRejected);
       return;
     }
-    p.client_id = assign_client_id();
+    p->client_id = assign_client_id();
+    c.client_id_assigned = v5;
   }
 
-  // MQTT-3.1.4-2: a second connection with the same id takes over; the first is closed.
+  if (p->properties.authentication_method) {
+    c.auth_method = *p->properties.authentication_method;
+    AuthPlugin* plugin = find_auth_plugin(c.auth_method);
+    if (plugin == nullptr) {
+      // MQTT 5 §4.12: an unsupported method is refused with 0x8C.
+      refuse_connect(c, c.version, mqtt::reason::kBadAuthenticationMethod,
+                     "authentication method '" + c.auth_method + "' is not supported");
+      return;
+    }
+    c.auth = plugin->begin(p->client_id, p->username);
+    c.pending_connect = std::move(p);
+    continue_authentication(c, c.pending_connect->properties.authentication_data.value_or(""));
+    return;
+  }
+  accept_connect(c, *p, std::nullopt);
+}
+
+void Broker::accept_connect(Connection& c, mqtt::ConnectPacket& p,
+                            const std::optional<std::string>& auth_data) {
+  const bool v5 = c.version == mqtt::ProtocolVersion::kV5;
+  // MQTT-3.1.4-2 / MQTT 5 §3.1.4: a second connection with the same id takes over; the
+  // first is closed (with DISCONNECT 0x8E under MQTT 5).
   auto it = sessions_.find(p.client_id);
   if (it != sessions_.end() && it->second->connection() != nullptr) {
     Connection* old = it->second->connection();
     log::info("client '{}' taken over by {} (was {})", p.client_id, c.peer(), old->peer());
-    old->close(false);
-    it = sessions_.find(p.client_id);  // a clean session ended with its connection
+    disconnect(*old, mqtt::reason::kSessionTakenOver, "");
+    it = sessions_.find(p.client_id);  // a session with expiry 0 ended with its connection
   }
+
+  uint32_t requested_expiry = 0;
+  if (v5) {
+    requested_expiry = p.properties.session_expiry_interval.value_or(0);
+  } else {
+    requested_expiry = p.clean_start ? 0 : Session::kNeverExpires;
+  }
+  uint32_t expiry = std::min(requested_expiry, options_.max_session_expiry_s);
 
   Session* session = nullptr;
   bool session_present = false;
-  if (p.clean_start) {
-    if (it != sessions_.end()) destroy_session(p.client_id);  // MQTT-3.1.2-6
-    session = &create_session(p.client_id, false);
-  } else if (it != sessions_.end() && it->second->persistent()) {
+  if (p.clean_start || it == sessions_.end()) {
+    if (it != sessions_.end()) destroy_session(p.client_id);  // MQTT-3.1.2-6, MQTT 5 §3.1.2.4
+    session = &create_session(p.client_id, expiry);
+  } else {
     session = it->second.get();
     session_present = true;  // MQTT-3.2.2-2
-  } else {
-    if (it != sessions_.end()) destroy_session(p.client_id);
-    session = &create_session(p.client_id, true);
-    store_->put_session(to_stored(*session));
+    if (session->persistent() && expiry == 0) store_->delete_session(p.client_id);
+    session->set_expiry_interval_s(expiry);
   }
+  session->version = c.version;
+  session->expires_at_ms = 0;
+  // A will waiting out its delay is cancelled by the client coming back (MQTT 5 §3.1.3.2.2).
+  pending_wills_.erase(p.client_id);
+  if (session->persistent()) store_->put_session(to_stored(*session));
 
   c.keep_alive_s = p.keep_alive;
+  bool keep_alive_changed = false;
+  if (v5 && options_.max_keep_alive_s > 0 &&
+      (p.keep_alive == 0 || p.keep_alive > options_.max_keep_alive_s)) {
+    c.keep_alive_s = options_.max_keep_alive_s;  // MQTT 5 §3.2.2.3.14: Server Keep Alive
+    keep_alive_changed = true;
+  }
+  size_t window = options_.max_inflight;
+  if (v5 && p.properties.receive_maximum) {
+    window = std::min<size_t>(window, *p.properties.receive_maximum);  // MQTT 5 §4.9
+  }
+  session->set_max_inflight(window);
   c.will = std::move(p.will);
   c.session = session;
   session->set_connection(&c);
   c.set_connected();
-  log::debug("client '{}' connected from {} (clean={}, keep_alive={}s)", p.client_id, c.peer(),
-             p.clean_start, p.keep_alive);
+  log::debug("client '{}' connected from {} (v{}, clean={}, expiry={}s, keep_alive={}s)",
+             p.client_id, c.peer(), static_cast<int>(c.version), p.clean_start, expiry,
+             c.keep_alive_s);
 
   mqtt::ConnackPacket ack;
   ack.session_present = session_present;
-  ack.reason_code = mqtt::connack_v311::kAccepted;
+  ack.reason_code = 0;
+  if (v5) {
+    mqtt::Properties& props = ack.properties;
+    if (expiry != requested_expiry) props.session_expiry_interval = expiry;
+    if (options_.receive_maximum < 65535) props.receive_maximum = options_.receive_maximum;
+    props.maximum_packet_size = options_.max_packet_size;
+    if (options_.topic_alias_maximum > 0) props.topic_alias_maximum = options_.topic_alias_maximum;
+    if (c.client_id_assigned) props.assigned_client_identifier = p.client_id;
+    if (keep_alive_changed) props.server_keep_alive = c.keep_alive_s;
+    props.retain_available = 1;
+    props.wildcard_subscription_available = 1;
+    props.subscription_identifier_available = 1;
+    props.shared_subscription_available = 1;
+    if (p.properties.request_response_information.value_or(0) == 1) {
+      // A prefix under which this client may build its response topics (MQTT 5 §4.10).
+      props.response_information = "$response/" + p.client_id;
+    }
+    if (!c.auth_method.empty()) {
+      props.authentication_method = c.auth_method;
+      if (auth_data && !auth_data->empty()) props.authentication_data = *auth_data;
+    }
+  }
   std::string out;
   mqtt::encode(ack, c.version, &out);
   c.send(out);
   resume_session(*session, c);
 }
 
-void Broker::refuse_connect(Connection& c, mqtt::ProtocolVersion v, uint8_t code) {
+void Broker::refuse_connect(Connection& c, mqtt::ProtocolVersion v, uint8_t code,
+                            const std::string& reason) {
   mqtt::ConnackPacket ack;
   ack.reason_code = code;
+  if (v == mqtt::ProtocolVersion::kV5 && !reason.empty()) ack.properties.reason_string = reason;
   std::string out;
   mqtt::encode(ack, v, &out);
   c.send(out);
-  c.close(true);  // MQTT-3.2.2-5: close after a non-zero return code
+  c.close(true);  // MQTT-3.2.2-5 / MQTT 5 §3.2.2.2: close after a refusal
 }
 
 // MQTT-4.4.0-1: on reconnect, unacknowledged PUBLISH packets are sent again with DUP set and
 // PUBRELs are repeated, in their original order; then queued messages fill the window.
 void Broker::resume_session(Session& session, Connection& c) {
+  std::vector<uint16_t> too_large;
   for (const Session::Outgoing& entry : session.inflight()) {
     if (entry.state == StoredMessage::State::kPubrelSent) {
       mqtt::AckPacket pubrel;
@@ -101,16 +194,18 @@ void Broker::resume_session(Session& session, Connection& c) {
       std::string out;
       mqtt::encode(pubrel, c.version, &out);
       c.send(out);
-    } else {
-      send_publish(c, entry, true);
+    } else if (!write_publish(c, entry.message, entry.qos, entry.retain, true, entry.packet_id,
+                              entry.subscription_ids)) {
+      too_large.push_back(entry.packet_id);
     }
   }
+  for (uint16_t id : too_large) discard_outgoing(session, id);
   fill_window(session);
 }
 
 std::string Broker::assign_client_id() {
   static const uint64_t kProcessSalt = std::random_device{}() * 0x9E3779B97F4A7C15ULL;
-  char buf[40];
+  char buf[48];
   snprintf(buf, sizeof(buf), "topicdb-%016llx-%llu", static_cast<unsigned long long>(kProcessSalt),
            static_cast<unsigned long long>(++assigned_id_counter_));
   return buf;

@@ -1,49 +1,128 @@
 // PUBLISH from clients and the acknowledgement flows of QoS 1 and 2 in both directions
-// (MQTT 3.1.1 §3.3-3.7, §4.3).
+// (MQTT 3.1.1 §3.3-3.7, §4.3; MQTT 5 §3.3-3.7, topic aliases §3.3.2.3.4, flow control §4.9).
 #include "base/log.h"
 #include "broker/broker.h"
 
 namespace topicdb::broker {
 
 namespace {
-std::string encode_ack(mqtt::PacketType type, uint16_t packet_id, mqtt::ProtocolVersion v) {
+
+std::string encode_ack(mqtt::PacketType type, uint16_t packet_id, uint8_t reason,
+                       mqtt::ProtocolVersion v) {
   mqtt::AckPacket ack;
   ack.type = type;
   ack.packet_id = packet_id;
+  if (v == mqtt::ProtocolVersion::kV5) ack.reason_code = reason;
   std::string out;
   mqtt::encode(ack, v, &out);
   return out;
 }
+
+// Properties a subscriber receives unchanged (MQTT 5 §3.3.2.3): everything but the topic
+// alias, subscription identifiers and the expiry interval, which are per delivery.
+mqtt::Properties forwarded_properties(const mqtt::Properties& in) {
+  mqtt::Properties out;
+  out.payload_format_indicator = in.payload_format_indicator;
+  out.content_type = in.content_type;
+  out.response_topic = in.response_topic;
+  out.correlation_data = in.correlation_data;
+  out.user_properties = in.user_properties;
+  return out;
+}
+
 }  // namespace
+
+// Resolves a topic alias (MQTT 5 §3.3.2.3.4): a non-empty topic sets the alias, an empty
+// one uses it. Returns false after disconnecting the client for a bad alias.
+bool Broker::resolve_topic_alias(Connection& c, const mqtt::PublishPacket& p, std::string* topic) {
+  if (!p.properties.topic_alias) {
+    topic->assign(p.topic);
+    return true;
+  }
+  uint16_t alias = *p.properties.topic_alias;
+  if (alias == 0 || alias > options_.topic_alias_maximum) {
+    protocol_violation(c, "topic alias " + std::to_string(alias) + " out of range",
+                       mqtt::reason::kTopicAliasInvalid);
+    return false;
+  }
+  if (c.inbound_aliases.size() < alias) c.inbound_aliases.resize(alias);
+  if (!p.topic.empty()) {
+    c.inbound_aliases[alias - 1].assign(p.topic);
+    topic->assign(p.topic);
+    return true;
+  }
+  if (c.inbound_aliases[alias - 1].empty()) {
+    protocol_violation(c, "topic alias " + std::to_string(alias) + " was never set",
+                       mqtt::reason::kProtocolError);
+    return false;
+  }
+  *topic = c.inbound_aliases[alias - 1];
+  return true;
+}
 
 void Broker::handle_publish(Connection& c, const mqtt::PublishPacket& p) {
   ++stats_.messages_received;
   Session& session = *c.session;
-  if (p.qos == 2 && !session.add_inbound_qos2(p.packet_id)) {
+  const bool v5 = c.version == mqtt::ProtocolVersion::kV5;
+  if (p.qos == 2 && session.inbound_qos2().count(p.packet_id) > 0) {
     // A resent QoS 2 PUBLISH whose id we still hold was already delivered onwards: answer
     // PUBREC again, deliver nothing (MQTT-4.3.3-2, exactly once).
-    send_after_durable(c, encode_ack(mqtt::PacketType::kPubrec, p.packet_id, c.version), 0);
+    send_after_durable(c, encode_ack(mqtt::PacketType::kPubrec, p.packet_id, 0, c.version), 0,
+                       false);
+    return;
+  }
+  if (v5 && p.qos > 0 &&
+      c.deferred_pubacks + session.inbound_qos2().size() >= options_.receive_maximum) {
+    // MQTT 5 §3.3.4: more unacknowledged QoS 1/2 PUBLISHes than our Receive Maximum.
+    protocol_violation(c, "receive maximum exceeded", mqtt::reason::kReceiveMaximumExceeded);
+    return;
+  }
+  auto message = std::make_shared<Message>();
+  if (!resolve_topic_alias(c, p, &message->topic)) return;
+
+  if (message->topic.compare(0, 5, "$SYS/") == 0 || message->topic == "$SYS") {
+    // $SYS belongs to the broker: clients may not publish there.
+    log::debug("dropping publish of '{}' to $SYS", c.peer());
+    if (p.qos == 1) {
+      c.send(encode_ack(mqtt::PacketType::kPuback, p.packet_id, mqtt::reason::kNotAuthorized,
+                        c.version));
+    } else if (p.qos == 2) {
+      session.add_inbound_qos2(p.packet_id);
+      c.send(encode_ack(mqtt::PacketType::kPubrec, p.packet_id, mqtt::reason::kNotAuthorized,
+                        c.version));
+    }
     return;
   }
 
-  auto message = std::make_shared<Message>();
-  message->topic.assign(p.topic);
   message->payload.assign(p.payload);
   message->qos = p.qos;
   message->retain = p.retain;
-  message->origin_connection = c.id();
+  message->origin = &session;
+  if (v5) {
+    message->properties = forwarded_properties(p.properties);
+    if (p.properties.message_expiry_interval) {
+      message->expiry_at_ms =
+          clock_->wall_ms() + int64_t{*p.properties.message_expiry_interval} * 1000;
+    }
+  }
 
   uint64_t ticket = 0;
   if (p.retain) ticket = store_retained(message);  // MQTT-3.3.1-5..11
-  ticket = std::max(ticket, route(message));
+  RouteResult routed = route(message);
+  ticket = std::max(ticket, routed.ticket);
+  // MQTT 5 §3.4.2.1: 0x10 tells the publisher nobody received it.
+  uint8_t reason = routed.deliveries == 0 ? mqtt::reason::kNoMatchingSubscribers : 0;
 
   if (p.qos == 1) {
-    send_after_durable(c, encode_ack(mqtt::PacketType::kPuback, p.packet_id, c.version), ticket);
+    send_after_durable(c, encode_ack(mqtt::PacketType::kPuback, p.packet_id, reason, c.version),
+                       ticket, true);
   } else if (p.qos == 2) {
+    session.add_inbound_qos2(p.packet_id);
     if (session.persistent()) {
       ticket = std::max(ticket, store_->put_inbound_qos2(session.client_id(), p.packet_id));
     }
-    send_after_durable(c, encode_ack(mqtt::PacketType::kPubrec, p.packet_id, c.version), ticket);
+    send_after_durable(c, encode_ack(mqtt::PacketType::kPubrec, p.packet_id, reason, c.version),
+                       ticket, false);
   }
 }
 
@@ -60,13 +139,19 @@ void Broker::handle_ack(Connection& c, const mqtt::AckPacket& a) {
       break;
     }
     case mqtt::PacketType::kPubrec: {
-      if (auto seq = session.on_pubrec(a.packet_id)) {
-        if (persistent) {
-          store_->update_message_state(id, *seq, a.packet_id, StoredMessage::State::kPubrelSent);
-        }
+      if (a.reason_code >= 0x80) {
+        // MQTT 5 §4.3.3: a PUBREC with an error ends the flow; no PUBREL follows.
+        discard_outgoing(session, a.packet_id);
+        fill_window(session);
+        break;
+      }
+      auto seq = session.on_pubrec(a.packet_id);
+      if (seq && persistent) {
+        store_->update_message_state(id, *seq, a.packet_id, StoredMessage::State::kPubrelSent);
       }
       // Answer even an unknown id so the client can finish its side of the flow.
-      c.send(encode_ack(mqtt::PacketType::kPubrel, a.packet_id, c.version));
+      c.send(encode_ack(mqtt::PacketType::kPubrel, a.packet_id,
+                        seq ? 0 : mqtt::reason::kPacketIdentifierNotFound, c.version));
       break;
     }
     case mqtt::PacketType::kPubcomp: {
@@ -77,11 +162,13 @@ void Broker::handle_ack(Connection& c, const mqtt::AckPacket& a) {
       break;
     }
     case mqtt::PacketType::kPubrel: {
-      if (session.remove_inbound_qos2(a.packet_id) && persistent) {
-        store_->delete_inbound_qos2(id, a.packet_id);
-      }
+      bool known = session.remove_inbound_qos2(a.packet_id);
+      if (known && persistent) store_->delete_inbound_qos2(id, a.packet_id);
       // MQTT-4.3.3-2: PUBCOMP even for an id already released (our PUBCOMP may have been lost).
-      send_after_durable(c, encode_ack(mqtt::PacketType::kPubcomp, a.packet_id, c.version), 0);
+      send_after_durable(c,
+                         encode_ack(mqtt::PacketType::kPubcomp, a.packet_id,
+                                    known ? 0 : mqtt::reason::kPacketIdentifierNotFound, c.version),
+                         0, false);
       break;
     }
     default:

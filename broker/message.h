@@ -14,11 +14,13 @@ namespace topicdb::broker {
 struct Message {
   std::string topic;
   std::string payload;
-  uint8_t qos = 0;                 // the QoS it was published with
-  bool retain = false;             // the RETAIN flag it was published with
-  mqtt::Properties properties;     // MQTT 5 properties passed through to subscribers
-  int64_t expiry_at_ms = 0;        // wall clock; 0 = never expires (MQTT 5 message expiry)
-  uint64_t origin_connection = 0;  // publisher's connection id, for MQTT 5 no-local
+  uint8_t qos = 0;              // the QoS it was published with
+  bool retain = false;          // the RETAIN flag it was published with
+  mqtt::Properties properties;  // MQTT 5 properties passed through to subscribers
+  int64_t expiry_at_ms = 0;     // wall clock; 0 = never expires (MQTT 5 message expiry)
+  // The publishing session, compared (never dereferenced) for MQTT 5 no-local; null for
+  // messages the broker makes itself.
+  const void* origin = nullptr;
 };
 
 using MessagePtr = std::shared_ptr<const Message>;

@@ -2,6 +2,7 @@
 // session's outgoing entry to bytes on its connection. The hot path of the broker.
 #include "base/log.h"
 #include "broker/broker.h"
+#include "broker/codec/property_codec.h"
 
 namespace topicdb::broker {
 
@@ -11,38 +12,76 @@ namespace {
 constexpr size_t kSharePayloadAbove = 512;
 }  // namespace
 
-uint64_t Broker::route(const MessagePtr& message) {
+Broker::RouteResult Broker::route(const MessagePtr& message) {
   // Overlapping subscriptions of one session fold into one delivery at the highest granted
-  // QoS (MQTT 3.1.1 §3.3.5): the epoch marks sessions already seen in this match.
+  // QoS (MQTT 3.1.1 §3.3.5), carrying every matching subscription identifier (MQTT 5
+  // §3.3.4); the epoch marks sessions already seen in this match.
   const uint64_t epoch = ++match_epoch_;
   std::vector<Session*> targets;
+  std::vector<SharedGroup*> groups;
   topic_tree_.match(message->topic, [&](const Subscriber& s) {
+    if (s.group != nullptr) {
+      groups.push_back(s.group);
+      return;
+    }
     Session* session = s.session;
+    // MQTT-3.8.3-3: no-local keeps a client's own messages from coming back to it.
+    if (s.no_local() && message->origin == session) return;
     if (session->match_epoch != epoch) {
       session->match_epoch = epoch;
       session->match_qos = s.qos();
+      session->match_retain_as_published = s.retain_as_published();
+      session->match_subscription_ids.clear();
       targets.push_back(session);
-    } else if (s.qos() > session->match_qos) {
-      session->match_qos = s.qos();
+    } else {
+      session->match_qos = std::max(session->match_qos, s.qos());
+      session->match_retain_as_published |= s.retain_as_published();
     }
+    if (s.subscription_id != 0) session->match_subscription_ids.push_back(s.subscription_id);
   });
-  uint64_t ticket = 0;
+  RouteResult result;
   for (Session* session : targets) {
     uint8_t qos = std::min(message->qos, session->match_qos);
-    // MQTT-3.3.1-9: RETAIN is cleared on delivery to established subscriptions.
-    ticket = std::max(ticket, deliver(*session, message, qos, false));
+    // MQTT-3.3.1-9 / MQTT 5 §3.8.3.1: RETAIN is cleared on delivery to established
+    // subscriptions unless Retain As Published is set.
+    bool retain = session->match_retain_as_published && message->retain;
+    result.ticket = std::max(result.ticket, deliver(*session, message, qos, retain,
+                                                    session->match_subscription_ids, ""));
+    ++result.deliveries;
   }
-  return ticket;
+  for (SharedGroup* group : groups) {
+    const SharedGroup::Member* member = group->pick(nullptr, /*allow_offline=*/true);
+    if (member == nullptr) continue;
+    std::vector<uint32_t> ids;
+    if (member->subscription_id != 0) ids.push_back(member->subscription_id);
+    bool retain = (member->options & subscription_option::kRetainAsPublished) && message->retain;
+    uint8_t qos = std::min<uint8_t>(message->qos, member->options & subscription_option::kQosMask);
+    result.ticket =
+        std::max(result.ticket, deliver(*member->session, message, qos, retain, ids, group->key()));
+    ++result.deliveries;
+  }
+  return result;
 }
 
-uint64_t Broker::deliver(Session& session, const MessagePtr& message, uint8_t qos, bool retain) {
+uint64_t Broker::deliver(Session& session, const MessagePtr& message, uint8_t qos, bool retain,
+                         const std::vector<uint32_t>& subscription_ids,
+                         const std::string& share_group) {
+  if (message->expiry_at_ms != 0 && message->expiry_at_ms <= clock_->wall_ms()) return 0;
   if (qos == 0) {
     // QoS 0 goes only to a connected client; it is not kept for an absent one.
-    if (Connection* c = session.connection()) send_qos0(*c, message, retain);
+    if (Connection* c = session.connection()) {
+      write_publish(*c, message, 0, retain, false, 0, subscription_ids);
+    }
     return 0;
   }
+  Session::Outgoing out;
+  out.message = message;
+  out.qos = qos;
+  out.retain = retain;
+  out.subscription_ids = subscription_ids;
+  out.share_group = share_group;
   const Session::Outgoing* entry = nullptr;
-  Session::Admission admission = session.admit(message, qos, retain, &entry);
+  Session::Admission admission = session.admit(std::move(out), &entry);
   if (admission == Session::Admission::kDropped) {
     ++stats_.messages_dropped;
     if (session.dropped_messages() == 1 || session.dropped_messages() % 1000 == 0) {
@@ -52,64 +91,115 @@ uint64_t Broker::deliver(Session& session, const MessagePtr& message, uint8_t qo
     return 0;
   }
   uint64_t ticket = 0;
-  if (session.persistent()) {
-    StoredMessage stored;
-    stored.seq = entry->seq;
-    stored.topic = message->topic;
-    stored.payload = message->payload;
-    stored.qos = qos;
-    stored.retain = retain;
-    stored.packet_id = entry->packet_id;
-    stored.state = entry->state;
-    stored.expiry_at_ms = message->expiry_at_ms;
-    ticket = store_->put_message(session.client_id(), stored);
+  if (session.persistent()) ticket = store_->put_message(session.client_id(), to_stored(*entry));
+  if (admission == Session::Admission::kSendNow) {
+    uint16_t packet_id = entry->packet_id;
+    if (!write_publish(*session.connection(), message, qos, retain, false, packet_id,
+                       subscription_ids)) {
+      discard_outgoing(session, packet_id);
+    }
   }
-  if (admission == Session::Admission::kSendNow) send_publish(*session.connection(), *entry, false);
   return ticket;
+}
+
+StoredMessage Broker::to_stored(const Session::Outgoing& entry) const {
+  const Message& m = *entry.message;
+  StoredMessage stored;
+  stored.seq = entry.seq;
+  stored.topic = m.topic;
+  stored.payload = m.payload;
+  stored.qos = entry.qos;
+  stored.retain = entry.retain;
+  stored.packet_id = entry.packet_id;
+  stored.state = entry.state;
+  stored.expiry_at_ms = m.expiry_at_ms;
+  stored.subscription_id = entry.subscription_ids.empty() ? 0 : entry.subscription_ids[0];
+  if (!m.properties.empty()) mqtt::encode_properties(m.properties, &stored.properties);
+  return stored;
+}
+
+void Broker::discard_outgoing(Session& session, uint16_t packet_id) {
+  if (auto seq = session.discard_inflight(packet_id)) {
+    if (session.persistent()) store_->delete_message(session.client_id(), *seq);
+  }
 }
 
 void Broker::fill_window(Session& session) {
   Connection* c = session.connection();
   if (c == nullptr) return;
+  // MQTT 5 §3.3.2.3.3: a message whose expiry passed before delivery started is dropped.
+  for (uint64_t seq : session.drop_expired_queued(clock_->wall_ms())) {
+    if (session.persistent()) store_->delete_message(session.client_id(), seq);
+  }
+  std::vector<uint16_t> too_large;
   session.fill_window([&](const Session::Outgoing& entry) {
     // QoS 2 needs its packet id kept across a restart so PUBREL can follow PUBREC; a QoS 1
     // message is simply sent again with a fresh id.
     if (session.persistent() && entry.qos == 2) {
       store_->update_message_state(session.client_id(), entry.seq, entry.packet_id, entry.state);
     }
-    send_publish(*c, entry, false);
+    if (!write_publish(*c, entry.message, entry.qos, entry.retain, false, entry.packet_id,
+                       entry.subscription_ids)) {
+      too_large.push_back(entry.packet_id);
+    }
   });
+  if (too_large.empty()) return;
+  for (uint16_t id : too_large) discard_outgoing(session, id);
+  fill_window(session);  // the discarded ones freed window slots
 }
 
-void Broker::send_publish(Connection& c, const Session::Outgoing& entry, bool dup) {
-  const Message& m = *entry.message;
+// Encodes one PUBLISH for `c`. Returns false, writing nothing, when the packet would exceed
+// the client's Maximum Packet Size: MQTT 5 §3.1.2.11.4 says to drop it for that client as
+// if it had been delivered.
+bool Broker::write_publish(Connection& c, const MessagePtr& message, uint8_t qos, bool retain,
+                           bool dup, uint16_t packet_id,
+                           const std::vector<uint32_t>& subscription_ids) {
+  const Message& m = *message;
   mqtt::PublishPacket p;
   p.topic = m.topic;
   p.payload = m.payload;
-  p.qos = entry.qos;
-  p.retain = entry.retain;
+  p.qos = qos;
+  p.retain = retain;
   p.dup = dup;
-  p.packet_id = entry.packet_id;
+  p.packet_id = packet_id;
+  if (c.version == mqtt::ProtocolVersion::kV5) {
+    p.properties = m.properties;
+    if (m.expiry_at_ms != 0) {
+      // The interval sent is what is left of it (MQTT 5 §3.3.2.3.3).
+      int64_t left_ms = std::max<int64_t>(m.expiry_at_ms - clock_->wall_ms(), 1);
+      p.properties.message_expiry_interval = static_cast<uint32_t>((left_ms + 999) / 1000);
+    }
+    p.properties.subscription_identifiers = subscription_ids;
+    if (c.client_max_packet_size != 0 &&
+        mqtt::encoded_publish_size(p, c.version) > c.client_max_packet_size) {
+      log::debug("dropping '{}' for {}: larger than its maximum packet size {}", m.topic, c.peer(),
+                 c.client_max_packet_size);
+      ++stats_.messages_dropped;
+      return false;
+    }
+    if (c.client_topic_alias_max > 0) {
+      auto it = c.outbound_aliases.find(m.topic);
+      if (it != c.outbound_aliases.end()) {
+        p.properties.topic_alias = it->second;
+        p.topic = std::string_view();  // the alias stands for the topic
+      } else if (c.outbound_aliases.size() < c.client_topic_alias_max) {
+        uint16_t alias = static_cast<uint16_t>(c.outbound_aliases.size() + 1);
+        c.outbound_aliases.emplace(m.topic, alias);
+        p.properties.topic_alias = alias;
+      }
+    }
+  }
   OutBuffer& out = c.out();
   if (m.payload.size() > kSharePayloadAbove) {
     mqtt::encode_publish_header(p, c.version, &out.owned_tail());
     // The aliasing constructor shares ownership of the message: no payload copy.
-    out.append_shared(SharedBytes(entry.message, &entry.message->payload));
+    out.append_shared(SharedBytes(message, &message->payload));
   } else {
     mqtt::encode(p, c.version, &out.owned_tail());
   }
   c.mark_dirty();
   ++stats_.messages_sent;
-}
-
-void Broker::send_qos0(Connection& c, const MessagePtr& message, bool retain) {
-  mqtt::PublishPacket p;
-  p.topic = message->topic;
-  p.payload = message->payload;
-  p.retain = retain;
-  mqtt::encode(p, c.version, &c.out().owned_tail());
-  c.mark_dirty();
-  ++stats_.messages_sent;
+  return true;
 }
 
 uint64_t Broker::store_retained(const MessagePtr& message) {
@@ -124,22 +214,9 @@ uint64_t Broker::store_retained(const MessagePtr& message) {
   stored.payload = message->payload;
   stored.qos = message->qos;
   stored.expiry_at_ms = message->expiry_at_ms;
+  if (!message->properties.empty())
+    mqtt::encode_properties(message->properties, &stored.properties);
   return store_->put_retained(stored);
-}
-
-// MQTT-3.1.2-8: the will is published when the connection ends without DISCONNECT.
-void Broker::publish_will(Connection& c) {
-  mqtt::Will will = std::move(*c.will);
-  c.will.reset();
-  auto message = std::make_shared<Message>();
-  message->topic = std::move(will.topic);
-  message->payload = std::move(will.payload);
-  message->qos = will.qos;
-  message->retain = will.retain;
-  message->origin_connection = c.id();
-  log::debug("publishing will of connection {} to '{}'", c.peer(), message->topic);
-  if (message->retain) store_retained(message);
-  route(message);
 }
 
 }  // namespace topicdb::broker

@@ -4,9 +4,10 @@
 
 namespace topicdb::broker {
 
-Session::Session(std::string client_id, bool persistent, size_t max_inflight, size_t max_queued)
+Session::Session(std::string client_id, uint32_t expiry_interval_s, size_t max_inflight,
+                 size_t max_queued)
     : client_id_(std::move(client_id)),
-      persistent_(persistent),
+      expiry_interval_s_(expiry_interval_s),
       max_inflight_(max_inflight == 0 ? 1 : max_inflight),
       max_queued_(max_queued) {}
 
@@ -16,6 +17,10 @@ Session::Admission Session::admit(MessagePtr message, uint8_t qos, bool retain,
   out.message = std::move(message);
   out.qos = qos;
   out.retain = retain;
+  return admit(std::move(out), entry);
+}
+
+Session::Admission Session::admit(Outgoing out, const Outgoing** entry) {
   // Queue behind anything already waiting, so delivery keeps publish order (MQTT-4.6.0-5).
   if (connection_ && queued_.empty() && inflight_.size() < max_inflight_) {
     out.seq = next_seq_++;
@@ -76,6 +81,48 @@ std::optional<uint64_t> Session::on_pubcomp(uint16_t packet_id) {
   auto it = std::find_if(inflight_.begin(), inflight_.end(), [&](const Outgoing& o) {
     return o.packet_id == packet_id && o.state == StoredMessage::State::kPubrelSent;
   });
+  if (it == inflight_.end()) return std::nullopt;
+  uint64_t seq = it->seq;
+  inflight_.erase(it);
+  return seq;
+}
+
+std::vector<Session::Outgoing> Session::take_shared_undelivered() {
+  std::vector<Outgoing> taken;
+  auto take_from = [&](std::deque<Outgoing>& list) {
+    for (auto it = list.begin(); it != list.end();) {
+      if (!it->share_group.empty() && it->state != StoredMessage::State::kPubrelSent) {
+        taken.push_back(std::move(*it));
+        it = list.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  };
+  take_from(inflight_);
+  take_from(queued_);
+  std::sort(taken.begin(), taken.end(),
+            [](const Outgoing& a, const Outgoing& b) { return a.seq < b.seq; });
+  return taken;
+}
+
+std::vector<uint64_t> Session::drop_expired_queued(int64_t now_wall_ms) {
+  std::vector<uint64_t> dropped;
+  for (auto it = queued_.begin(); it != queued_.end();) {
+    int64_t expiry = it->message ? it->message->expiry_at_ms : 0;
+    if (expiry != 0 && expiry <= now_wall_ms) {
+      dropped.push_back(it->seq);
+      it = queued_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return dropped;
+}
+
+std::optional<uint64_t> Session::discard_inflight(uint16_t packet_id) {
+  auto it = std::find_if(inflight_.begin(), inflight_.end(),
+                         [&](const Outgoing& o) { return o.packet_id == packet_id; });
   if (it == inflight_.end()) return std::nullopt;
   uint64_t seq = it->seq;
   inflight_.erase(it);

@@ -10,7 +10,9 @@
 #include <optional>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
+#include "broker/codec/packets.h"
 #include "broker/message.h"
 #include "broker/persist/state_store.h"
 
@@ -28,6 +30,8 @@ class Session {
     bool retain = false;  // the RETAIN flag to send
     uint16_t packet_id = 0;
     StoredMessage::State state = StoredMessage::State::kQueued;
+    std::vector<uint32_t> subscription_ids;  // MQTT 5: of the matching subscriptions
+    std::string share_group;  // "$share/g/filter" it came through, for redelivery; or empty
   };
 
   struct SubscriptionInfo {
@@ -37,11 +41,21 @@ class Session {
 
   enum class Admission { kSendNow, kQueued, kDropped };
 
-  Session(std::string client_id, bool persistent, size_t max_inflight, size_t max_queued);
+  // Session expiry interval (MQTT 5 §3.1.2.11.2) in seconds: 0 ends the session with its
+  // connection, kNeverExpires keeps it forever (3.1.1 clean session 0).
+  static constexpr uint32_t kNeverExpires = 0xFFFFFFFF;
+
+  Session(std::string client_id, uint32_t expiry_interval_s, size_t max_inflight,
+          size_t max_queued);
 
   const std::string& client_id() const { return client_id_; }
-  // Persistent = survives its connection (3.1.1 clean session 0).
-  bool persistent() const { return persistent_; }
+  // Persistent = outlives its connection, and so is mirrored in the state store.
+  bool persistent() const { return expiry_interval_s_ > 0; }
+  uint32_t expiry_interval_s() const { return expiry_interval_s_; }
+  void set_expiry_interval_s(uint32_t s) { expiry_interval_s_ = s; }
+  // When an absent session ends (steady clock ms); 0 while connected or never.
+  int64_t expires_at_ms = 0;
+  mqtt::ProtocolVersion version = mqtt::ProtocolVersion::kV311;
 
   // The live connection, or nullptr while the client is away. Borrowed.
   Connection* connection() const { return connection_; }
@@ -57,6 +71,16 @@ class Session {
   // is queued, or dropped when the queue is full (the bound that keeps memory finite).
   // *entry points at the stored entry (valid until the session changes) unless dropped.
   Admission admit(MessagePtr message, uint8_t qos, bool retain, const Outgoing** entry);
+  Admission admit(Outgoing out, const Outgoing** entry);
+
+  // Removes and returns every message that came through a shared subscription and whose
+  // delivery has not reached PUBREC: they go to another member when this one goes away.
+  std::vector<Outgoing> take_shared_undelivered();
+  // Drops queued (not yet sent) messages whose expiry passed; returns their seqs.
+  std::vector<uint64_t> drop_expired_queued(int64_t now_wall_ms);
+  // Drops a message without delivery (expired, or too large for the client), as if
+  // acknowledged; returns its seq.
+  std::optional<uint64_t> discard_inflight(uint16_t packet_id);
 
   // Moves queued messages into the window while it has room (after an ack frees a slot or
   // on reconnect); calls send(const Outgoing&) for each, in order.
@@ -93,13 +117,14 @@ class Session {
   uint64_t match_epoch = 0;
   uint8_t match_qos = 0;
   bool match_retain_as_published = false;
+  std::vector<uint32_t> match_subscription_ids;
 
  private:
   uint16_t next_packet_id();
   void send_entry(Outgoing& entry);
 
   std::string client_id_;
-  bool persistent_;
+  uint32_t expiry_interval_s_;
   size_t max_inflight_;
   size_t max_queued_;
   Connection* connection_ = nullptr;

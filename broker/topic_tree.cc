@@ -31,7 +31,7 @@ bool TopicTree::subscribe(std::string_view filter, const Subscriber& subscriber)
     rest = rest.substr(slash + 1);
   }
   for (Subscriber& existing : node->subscribers) {
-    if (existing.session == subscriber.session) {
+    if (existing.same_owner(subscriber)) {
       existing = subscriber;
       return true;
     }
@@ -41,17 +41,17 @@ bool TopicTree::subscribe(std::string_view filter, const Subscriber& subscriber)
   return false;
 }
 
-bool TopicTree::unsubscribe(std::string_view filter, const Session* session) {
-  return unsubscribe_from(root_.get(), filter, false, session);
+bool TopicTree::unsubscribe(std::string_view filter, const Subscriber& owner) {
+  return unsubscribe_from(root_.get(), filter, false, owner);
 }
 
 // Walks down the filter's levels and prunes nodes left empty on the way back up, so the tree
 // does not keep the shape of every filter ever subscribed.
 bool TopicTree::unsubscribe_from(Node* node, std::string_view rest, bool at_end,
-                                 const Session* session) {
+                                 const Subscriber& owner) {
   if (at_end) {
     auto it = std::find_if(node->subscribers.begin(), node->subscribers.end(),
-                           [&](const Subscriber& s) { return s.session == session; });
+                           [&](const Subscriber& s) { return s.same_owner(owner); });
     if (it == node->subscribers.end()) return false;
     node->subscribers.erase(it);
     --subscription_count_;
@@ -73,7 +73,7 @@ bool TopicTree::unsubscribe_from(Node* node, std::string_view rest, bool at_end,
     slot = &it->second;
   }
   if (!*slot) return false;
-  bool removed = unsubscribe_from(slot->get(), next, next_at_end, session);
+  bool removed = unsubscribe_from(slot->get(), next, next_at_end, owner);
   if (removed && (*slot)->empty()) {
     if (level == "+") {
       node->plus.reset();

@@ -14,13 +14,30 @@
 namespace topicdb::broker {
 
 class Session;
+class SharedGroup;
 
-// One subscription as stored in the tree.
+// SUBSCRIBE options byte (MQTT 5 §3.8.3.1); 3.1.1 uses only the QoS bits.
+namespace subscription_option {
+constexpr uint8_t kQosMask = 0x03;
+constexpr uint8_t kNoLocal = 0x04;
+constexpr uint8_t kRetainAsPublished = 0x08;
+constexpr uint8_t kRetainHandlingShift = 4;
+}  // namespace subscription_option
+
+// One subscription as stored in the tree: a session's own, or a shared-subscription group
+// (then `group` is set, `session` is null, and the group picks one member per message).
 struct Subscriber {
   Session* session = nullptr;  // borrowed: a session removes its subscriptions before dying
   uint8_t options = 0;         // SUBSCRIBE options byte: qos | no_local<<2 | rap<<3 | rh<<4
   uint32_t subscription_id = 0;
-  uint8_t qos() const { return options & 0x03; }
+  SharedGroup* group = nullptr;  // borrowed: a group leaves the tree before it dies
+  uint8_t qos() const { return options & subscription_option::kQosMask; }
+  bool no_local() const { return options & subscription_option::kNoLocal; }
+  bool retain_as_published() const { return options & subscription_option::kRetainAsPublished; }
+  uint8_t retain_handling() const {
+    return (options >> subscription_option::kRetainHandlingShift) & 3;
+  }
+  bool same_owner(const Subscriber& o) const { return session == o.session && group == o.group; }
 };
 
 class TopicTree {
@@ -33,8 +50,8 @@ class TopicTree {
   // Adds or replaces the subscription of `subscriber.session` to `filter`. Returns true if
   // it replaced an existing one (MQTT-3.8.4-3: a repeated filter replaces, it does not add).
   bool subscribe(std::string_view filter, const Subscriber& subscriber);
-  // Removes the session's subscription to `filter`; false if it had none.
-  bool unsubscribe(std::string_view filter, const Session* session);
+  // Removes the subscription of `owner` (its session and group) to `filter`; false if none.
+  bool unsubscribe(std::string_view filter, const Subscriber& owner);
 
   // Calls visitor(const Subscriber&) for every subscription whose filter matches `topic`.
   // A session with several matching filters is visited once per filter. Topics starting
@@ -61,7 +78,7 @@ class TopicTree {
   template <typename Visitor>
   static void match_from(const Node& node, std::string_view rest, bool at_end, bool first_level,
                          bool dollar_topic, Visitor& visitor);
-  bool unsubscribe_from(Node* node, std::string_view rest, bool at_end, const Session* session);
+  bool unsubscribe_from(Node* node, std::string_view rest, bool at_end, const Subscriber& owner);
 
   std::unique_ptr<Node> root_;
   size_t subscription_count_ = 0;

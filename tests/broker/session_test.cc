@@ -19,7 +19,7 @@ MessagePtr msg(const std::string& payload) {
 Connection* fake_connection() { return reinterpret_cast<Connection*>(0x1000); }
 
 TEST(SessionTest, OfflineMessagesAreQueuedInOrder) {
-  Session s("c", true, 2, 10);
+  Session s("c", Session::kNeverExpires, 2, 10);
   const Session::Outgoing* e = nullptr;
   EXPECT_EQ(s.admit(msg("1"), 1, false, &e), Session::Admission::kQueued);
   EXPECT_EQ(e->packet_id, 0);
@@ -30,7 +30,7 @@ TEST(SessionTest, OfflineMessagesAreQueuedInOrder) {
 }
 
 TEST(SessionTest, WindowLimitsInflightAndAckRefills) {
-  Session s("c", false, 2, 10);
+  Session s("c", 0, 2, 10);
   s.set_connection(fake_connection());
   const Session::Outgoing* e = nullptr;
   EXPECT_EQ(s.admit(msg("1"), 1, false, &e), Session::Admission::kSendNow);
@@ -49,7 +49,7 @@ TEST(SessionTest, WindowLimitsInflightAndAckRefills) {
 }
 
 TEST(SessionTest, NewMessagesWaitBehindQueuedOnesToKeepOrder) {
-  Session s("c", true, 5, 10);
+  Session s("c", Session::kNeverExpires, 5, 10);
   const Session::Outgoing* e = nullptr;
   s.admit(msg("1"), 1, false, &e);  // offline: queued
   s.set_connection(fake_connection());
@@ -61,7 +61,7 @@ TEST(SessionTest, NewMessagesWaitBehindQueuedOnesToKeepOrder) {
 }
 
 TEST(SessionTest, QueueBoundDropsAndCounts) {
-  Session s("c", true, 1, 2);
+  Session s("c", Session::kNeverExpires, 1, 2);
   const Session::Outgoing* e = nullptr;
   s.admit(msg("1"), 1, false, &e);
   s.admit(msg("2"), 1, false, &e);
@@ -71,7 +71,7 @@ TEST(SessionTest, QueueBoundDropsAndCounts) {
 }
 
 TEST(SessionTest, Qos2FlowPubrecThenPubcomp) {
-  Session s("c", false, 4, 10);
+  Session s("c", 0, 4, 10);
   s.set_connection(fake_connection());
   const Session::Outgoing* e = nullptr;
   s.admit(msg("x"), 2, false, &e);
@@ -87,14 +87,14 @@ TEST(SessionTest, Qos2FlowPubrecThenPubcomp) {
 }
 
 TEST(SessionTest, UnknownAcksAreIgnored) {
-  Session s("c", false, 4, 10);
+  Session s("c", 0, 4, 10);
   EXPECT_FALSE(s.on_puback(7).has_value());
   EXPECT_FALSE(s.on_pubrec(7).has_value());
   EXPECT_FALSE(s.on_pubcomp(7).has_value());
 }
 
 TEST(SessionTest, PacketIdsSkipThoseInFlight) {
-  Session s("c", false, 3, 100000);
+  Session s("c", 0, 3, 100000);
   s.set_connection(fake_connection());
   const Session::Outgoing* e = nullptr;
   s.admit(msg("held"), 1, false, &e);
@@ -109,7 +109,7 @@ TEST(SessionTest, PacketIdsSkipThoseInFlight) {
 }
 
 TEST(SessionTest, InboundQos2DuplicatesDetected) {
-  Session s("c", true, 4, 10);
+  Session s("c", Session::kNeverExpires, 4, 10);
   EXPECT_TRUE(s.add_inbound_qos2(5));
   EXPECT_FALSE(s.add_inbound_qos2(5));
   EXPECT_TRUE(s.remove_inbound_qos2(5));
@@ -118,7 +118,7 @@ TEST(SessionTest, InboundQos2DuplicatesDetected) {
 }
 
 TEST(SessionTest, RestoreSplitsInflightAndQueued) {
-  Session s("c", true, 4, 10);
+  Session s("c", Session::kNeverExpires, 4, 10);
   Session::Outgoing a;
   a.seq = 3;
   a.packet_id = 9;
@@ -134,6 +134,42 @@ TEST(SessionTest, RestoreSplitsInflightAndQueued) {
   const Session::Outgoing* e = nullptr;
   s.admit(msg("new"), 1, false, &e);
   EXPECT_GT(e->seq, 4u);  // seqs continue after restored ones
+}
+
+}  // namespace
+}  // namespace topicdb::broker
+
+namespace topicdb::broker {
+namespace {
+
+TEST(SessionTest, ExpiryDecidesPersistence) {
+  EXPECT_FALSE(Session("a", 0, 1, 1).persistent());
+  EXPECT_TRUE(Session("b", 60, 1, 1).persistent());
+  EXPECT_TRUE(Session("c", Session::kNeverExpires, 1, 1).persistent());
+}
+
+TEST(SessionTest, SharedUndeliveredMessagesAreTakenForRedelivery) {
+  Session s("c", 0, 2, 10);
+  s.set_connection(fake_connection());
+  const Session::Outgoing* e = nullptr;
+  Session::Outgoing shared;
+  shared.message = msg("shared-1");
+  shared.qos = 1;
+  shared.share_group = "$share/g/t";
+  s.admit(shared, &e);
+  s.admit(msg("own"), 1, false, &e);
+  shared.message = msg("shared-2");
+  s.admit(shared, &e);  // queued: the window holds 2
+  Session::Outgoing shared_qos2;
+  shared_qos2.message = msg("past-pubrec");
+  shared_qos2.qos = 2;
+  shared_qos2.share_group = "$share/g/t";
+  auto taken = s.take_shared_undelivered();
+  ASSERT_EQ(taken.size(), 2u);
+  EXPECT_EQ(taken[0].message->payload, "shared-1");
+  EXPECT_EQ(taken[1].message->payload, "shared-2");
+  ASSERT_EQ(s.inflight().size(), 1u);
+  EXPECT_EQ(s.inflight().front().message->payload, "own");
 }
 
 }  // namespace

@@ -83,11 +83,11 @@ TEST(TopicTreeTest, UnsubscribeRemovesOnlyThatSessionAndPrunes) {
   TopicTree tree;
   tree.subscribe("a/+/c", {session_n(1), 0, 0});
   tree.subscribe("a/+/c", {session_n(2), 0, 0});
-  EXPECT_TRUE(tree.unsubscribe("a/+/c", session_n(1)));
-  EXPECT_FALSE(tree.unsubscribe("a/+/c", session_n(1)));
-  EXPECT_FALSE(tree.unsubscribe("a/x/c", session_n(2)));
+  EXPECT_TRUE(tree.unsubscribe("a/+/c", {session_n(1)}));
+  EXPECT_FALSE(tree.unsubscribe("a/+/c", {session_n(1)}));
+  EXPECT_FALSE(tree.unsubscribe("a/x/c", {session_n(2)}));
   EXPECT_EQ(matches(tree, "a/b/c"), (std::vector<uintptr_t>{2}));
-  EXPECT_TRUE(tree.unsubscribe("a/+/c", session_n(2)));
+  EXPECT_TRUE(tree.unsubscribe("a/+/c", {session_n(2)}));
   EXPECT_EQ(tree.subscription_count(), 0u);
   EXPECT_TRUE(matches(tree, "a/b/c").empty());
   // The pruned tree still accepts new subscriptions on the same path.

@@ -1,0 +1,92 @@
+// AUTH: enhanced authentication at CONNECT and re-authentication later (MQTT 5 §4.12),
+// with the judging done by an AuthPlugin.
+#include "base/log.h"
+#include "broker/broker.h"
+
+namespace topicdb::broker {
+
+void Broker::add_auth_plugin(std::unique_ptr<AuthPlugin> plugin) {
+  auth_plugins_.push_back(std::move(plugin));
+}
+
+AuthPlugin* Broker::find_auth_plugin(const std::string& method) const {
+  for (const auto& plugin : auth_plugins_) {
+    if (plugin->method() == method) return plugin.get();
+  }
+  return nullptr;
+}
+
+void Broker::send_auth(Connection& c, uint8_t reason_code, const std::string& data) {
+  mqtt::AuthPacket auth;
+  auth.reason_code = reason_code;
+  auth.properties.authentication_method = c.auth_method;
+  if (!data.empty()) auth.properties.authentication_data = data;
+  std::string out;
+  mqtt::encode(auth, &out);
+  c.send(out);
+}
+
+// Feeds one piece of client data to the exchange and acts on the plugin's verdict: another
+// AUTH round, the CONNACK (or, when re-authenticating, AUTH success), or a refusal.
+void Broker::continue_authentication(Connection& c, std::string_view client_data) {
+  AuthExchange::Step step = c.auth->on_client_data(client_data);
+  const bool connecting = c.pending_connect != nullptr;
+  switch (step.outcome) {
+    case AuthExchange::Outcome::kContinue:
+      send_auth(c, mqtt::reason::kContinueAuthentication, step.data);
+      return;
+    case AuthExchange::Outcome::kSuccess:
+      c.auth.reset();
+      if (connecting) {
+        std::unique_ptr<mqtt::ConnectPacket> connect = std::move(c.pending_connect);
+        accept_connect(c, *connect, step.data);
+      } else {
+        send_auth(c, mqtt::reason::kSuccess, step.data);
+      }
+      return;
+    case AuthExchange::Outcome::kFailure:
+      log::info("authentication of {} failed: {}", c.peer(), step.reason);
+      c.auth.reset();
+      if (connecting) {
+        refuse_connect(c, c.version, mqtt::reason::kNotAuthorized, step.reason);
+      } else {
+        disconnect(c, mqtt::reason::kNotAuthorized, step.reason);
+      }
+      return;
+  }
+}
+
+void Broker::handle_auth(Connection& c, const mqtt::AuthPacket& a) {
+  const std::string method = a.properties.authentication_method.value_or("");
+  if (c.auth_method.empty() || method != c.auth_method) {
+    // MQTT 5 §4.12: AUTH without a method chosen at CONNECT, or with another one, is a
+    // protocol error.
+    protocol_violation(c, "AUTH with an authentication method not chosen at CONNECT",
+                       mqtt::reason::kProtocolError);
+    return;
+  }
+  const std::string data = a.properties.authentication_data.value_or("");
+  if (c.pending_connect != nullptr || c.auth != nullptr) {
+    if (a.reason_code != mqtt::reason::kContinueAuthentication) {
+      protocol_violation(c, "AUTH during an exchange must continue it",
+                         mqtt::reason::kProtocolError);
+      return;
+    }
+    continue_authentication(c, data);
+    return;
+  }
+  if (a.reason_code != mqtt::reason::kReauthenticate) {
+    protocol_violation(c, "AUTH outside an exchange must start re-authentication",
+                       mqtt::reason::kProtocolError);
+    return;
+  }
+  AuthPlugin* plugin = find_auth_plugin(c.auth_method);
+  if (plugin == nullptr || c.session == nullptr) {
+    disconnect(c, mqtt::reason::kBadAuthenticationMethod, "authentication method is gone");
+    return;
+  }
+  c.auth = plugin->begin(c.session->client_id(), std::nullopt);
+  continue_authentication(c, data);
+}
+
+}  // namespace topicdb::broker
