@@ -77,6 +77,12 @@ void Broker::handle_publish(Connection& c, const mqtt::PublishPacket& p) {
     protocol_violation(c, "receive maximum exceeded", mqtt::reason::kReceiveMaximumExceeded);
     return;
   }
+  if (!p.properties.subscription_identifiers.empty()) {
+    // MQTT-3.3.4-6: subscription identifiers travel only from server to client.
+    protocol_violation(c, "PUBLISH from a client carries a subscription identifier",
+                       mqtt::reason::kProtocolError);
+    return;
+  }
   auto message = std::make_shared<Message>();
   if (!resolve_topic_alias(c, p, &message->topic)) return;
 

@@ -1,1 +1,0 @@
-int placeholder_broker_symbol = 0;
