@@ -95,6 +95,40 @@ const std::vector<Option>& options() {
          return parse_number<int64_t>("connect-timeout-ms", v, 100, 3600000,
                                       &c.broker.connect_timeout_ms);
        }},
+      {"receive-maximum", "N",
+       "MQTT 5: unacknowledged QoS 1/2 messages a client may send us (default 1024)",
+       [](Config& c, const std::string& v) {
+         return parse_number<uint16_t>("receive-maximum", v, 1, 65535, &c.broker.receive_maximum);
+       }},
+      {"topic-alias-maximum", "N",
+       "MQTT 5: topic aliases a client may define towards us; 0 disables (default 64)",
+       [](Config& c, const std::string& v) {
+         return parse_number<uint16_t>("topic-alias-maximum", v, 0, 65535,
+                                       &c.broker.topic_alias_maximum);
+       }},
+      {"max-keep-alive", "SECONDS",
+       "MQTT 5: longest keep alive accepted, else the server's is imposed; 0 = any (default 0)",
+       [](Config& c, const std::string& v) {
+         return parse_number<uint16_t>("max-keep-alive", v, 0, 65535, &c.broker.max_keep_alive_s);
+       }},
+      {"max-session-expiry", "SECONDS",
+       "MQTT 5: upper bound on a client's session expiry interval (default 4294967295 = none)",
+       [](Config& c, const std::string& v) {
+         return parse_number<uint32_t>("max-session-expiry", v, 0, 0xFFFFFFFF,
+                                       &c.broker.max_session_expiry_s);
+       }},
+      {"sys-interval", "SECONDS", "how often $SYS/broker/... topics are published; 0 = off (default 10)",
+       [](Config& c, const std::string& v) {
+         return parse_number<uint32_t>("sys-interval", v, 0, 86400, &c.broker.sys_interval_s);
+       }},
+      {"auth-hmac-secret", "SECRET",
+       "enables MQTT 5 enhanced authentication method TOPICDB-HMAC-SHA256 with this shared "
+       "secret (put it in the --config file rather than on the command line)",
+       [](Config& c, const std::string& v) -> Status {
+         if (v.size() < 8) return Status::invalid_argument("--auth-hmac-secret needs at least 8 characters");
+         c.auth_hmac_secret = v;
+         return Status::ok();
+       }},
       {"sqlite-synchronous-full", "BOOL",
        "fsync every commit so acknowledged messages survive power loss (default true)",
        [](Config& c, const std::string& v) {
@@ -234,7 +268,7 @@ Result<Config> parse_serve_args(const std::vector<std::string>& args) {
 std::string serve_usage() {
   std::ostringstream out;
   out << "Usage: topicdb serve [OPTIONS]\n\n"
-         "Runs the TopicDB MQTT broker (MQTT 3.1.1). Prints one line\n"
+         "Runs the TopicDB MQTT broker (MQTT 3.1.1 and 5.0). Prints one line\n"
          "'topicdb ready listeners=HOST:PORT[,...] data_dir=DIR' when it accepts connections.\n"
          "SIGINT or SIGTERM shut it down gracefully.\n\nOptions:\n";
   out << "  --config FILE\n      read options from FILE: one 'key = value' per line, keys as "

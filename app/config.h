@@ -23,6 +23,7 @@ struct Config {
   std::string config_file;
   log::Level log_level = log::Level::kInfo;
   bool sqlite_synchronous_full = true;
+  std::string auth_hmac_secret;  // empty = the HMAC enhanced-auth plugin is off
   broker::BrokerOptions broker;
   bool show_help = false;
   bool show_version = false;
