@@ -128,7 +128,7 @@ Result<std::string> Broker::listen(const std::string& host, int port) {
 void Broker::accept(uv_stream_t* server) {
   auto connection = std::make_unique<Connection>(this, next_connection_id_++, clock_->now_ms());
   Connection* raw = connection.get();
-  connections_.emplace(raw, std::move(connection));
+  connections_.emplace(raw->id(), std::move(connection));
   ++stats_.connections_total;
   if (raw->accept_from(server) != 0) return;
   if (shutting_down_ || connections_.size() > options_.max_connections) {
@@ -244,6 +244,11 @@ void Broker::disconnect(Connection& c, uint8_t reason, const std::string& why) {
 
 void Broker::on_connection_closing(Connection& c) {
   with_deferred_acks_.erase(&c);
+  if (c.blocked_by != nullptr) {
+    auto& waiting = c.blocked_by->waiting_publishers;
+    waiting.erase(std::remove(waiting.begin(), waiting.end(), c.id()), waiting.end());
+    c.blocked_by = nullptr;
+  }
   c.deferred_acks.clear();
   c.deferred_pubacks = 0;
   c.closing_since_ms = clock_->now_ms();
@@ -252,7 +257,7 @@ void Broker::on_connection_closing(Connection& c) {
 
 void Broker::release_connection(Connection* c) {
   dirty_.erase(std::remove(dirty_.begin(), dirty_.end(), c), dirty_.end());
-  connections_.erase(c);
+  connections_.erase(c->id());
   if (shutting_down_) finish_shutdown();
 }
 
@@ -274,11 +279,12 @@ void Broker::send_after_durable(Connection& c, std::string bytes, uint64_t ticke
 void Broker::on_durable(uint64_t ticket) {
   for (auto it = with_deferred_acks_.begin(); it != with_deferred_acks_.end();) {
     Connection* c = *it;
-    while (!c->deferred_acks.empty() && c->deferred_acks.front().ticket <= ticket) {
-      c->send(c->deferred_acks.front().bytes);
-      if (c->deferred_acks.front().is_puback) --c->deferred_pubacks;
-      c->deferred_acks.pop_front();
+    size_t sent = 0;
+    for (; sent < c->deferred_acks.size() && c->deferred_acks[sent].ticket <= ticket; ++sent) {
+      c->send(c->deferred_acks[sent].bytes);
+      if (c->deferred_acks[sent].is_puback) --c->deferred_pubacks;
     }
+    c->deferred_acks.erase(c->deferred_acks.begin(), c->deferred_acks.begin() + sent);
     it = c->deferred_acks.empty() ? with_deferred_acks_.erase(it) : std::next(it);
   }
 }
@@ -290,9 +296,16 @@ void Broker::on_check(uv_check_t* handle) { static_cast<Broker*>(handle->data)->
 // Runs once per loop turn after I/O callbacks: everything a turn queued for a connection
 // leaves in one gathered write.
 void Broker::flush_dirty() {
-  // A flush can close a connection, which never adds to dirty_, so plain iteration is safe.
-  for (size_t i = 0; i < dirty_.size(); ++i) dirty_[i]->flush();
-  dirty_.clear();
+  // Releasing held publishers routes their messages, which dirties more connections, and a
+  // flush can drain a connection, which releases more publishers: repeat until both settle
+  // (bounded, so one turn cannot starve the loop; what is left runs next turn).
+  for (int round = 0; round < 8; ++round) {
+    process_releases();
+    // A flush can close a connection, which never adds to dirty_, so index iteration is safe.
+    for (size_t i = 0; i < dirty_.size(); ++i) dirty_[i]->flush();
+    dirty_.clear();
+    if (to_release_.empty()) break;
+  }
 }
 
 void Broker::on_sweep_timer(uv_timer_t* handle) { static_cast<Broker*>(handle->data)->sweep(); }
@@ -306,14 +319,16 @@ void Broker::sweep() {
   }
   int64_t now = clock_->now_ms();
   std::vector<std::pair<Connection*, uint8_t>> expired;
-  for (auto& [raw, owned] : connections_) {
+  for (auto& [id, owned] : connections_) {
+    Connection* raw = owned.get();
     Connection& c = *raw;
     if (c.state() == Connection::State::kAwaitingConnect) {
       if (now - c.opened_ms > options_.connect_timeout_ms) expired.emplace_back(raw, 0);
     } else if (c.state() == Connection::State::kClosing) {
       // A peer that stopped reading must not hold its connection open forever.
       if (now - c.closing_since_ms > options_.close_grace_ms) raw->abort();
-    } else if (c.state() == Connection::State::kConnected && c.keep_alive_s > 0) {
+    } else if (c.state() == Connection::State::kConnected && c.keep_alive_s > 0 &&
+               !c.reading_stopped()) {
       // MQTT-3.1.2-24: disconnect after one and a half keep-alive periods of silence.
       if (now - c.last_received_ms > int64_t{c.keep_alive_s} * 1500) {
         expired.emplace_back(raw, mqtt::reason::kKeepAliveTimeout);
@@ -345,7 +360,7 @@ void Broker::shutdown(std::function<void()> done) {
     });
   }
   std::vector<Connection*> open;
-  for (auto& [raw, owned] : connections_) open.push_back(raw);
+  for (auto& [id, owned] : connections_) open.push_back(owned.get());
   // MQTT 5 clients are told why (0x8B); 3.1.1 has no server DISCONNECT.
   for (Connection* c : open) {
     if (c->version == mqtt::ProtocolVersion::kV5 && c->state() == Connection::State::kConnected) {

@@ -71,6 +71,8 @@ class Broker {
   void on_connection_closing(Connection& connection);
   void release_connection(Connection* connection);
   void schedule_flush(Connection* connection) { dirty_.push_back(connection); }
+  // The connection's write queue shrank: publishers waiting for its session may go on.
+  void on_connection_drained(Connection& connection);
   void count_bytes_sent(uint64_t n) { stats_.bytes_sent += n; }
 
  private:
@@ -114,6 +116,7 @@ class Broker {
                    const std::vector<uint32_t>& subscription_ids, const std::string& share_group);
   bool write_publish(Connection& c, const MessagePtr& message, uint8_t qos, bool retain, bool dup,
                      uint16_t packet_id, const std::vector<uint32_t>& subscription_ids);
+  bool write_shared_qos0(Connection& c, const Message& m, bool retain);
   void fill_window(Session& session);
   void discard_outgoing(Session& session, uint16_t packet_id);
   StoredMessage to_stored(const Session::Outgoing& entry) const;
@@ -129,6 +132,13 @@ class Broker {
   // broker.cc
   void handle_disconnect(Connection& c, const mqtt::DisconnectPacket& p);
   void send_after_durable(Connection& c, std::string bytes, uint64_t ticket, bool is_puback);
+  // backpressure.cc
+  bool is_congested(const Session& session) const;
+  bool is_drained(const Session& session) const;
+  void hold_publisher(Connection& publisher, Session& congested);
+  void release_waiters(Session& session, bool force);
+  void process_releases();
+  bool over_write_limit(Connection& c);
   void on_durable(uint64_t ticket);
   // Closes the connection for breaking the protocol; under MQTT 5 a DISCONNECT with
   // `reason` (0 = none) says why first.
@@ -151,7 +161,7 @@ class Broker {
   BrokerStats stats_;
 
   std::vector<std::unique_ptr<Listener>> listeners_;
-  std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
+  std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;  // by id
   std::unordered_map<std::string, std::unique_ptr<Session>> sessions_;
   std::unordered_map<std::string, std::unique_ptr<SharedGroup>> shared_groups_;  // by "$share/g/f"
   std::unordered_map<std::string, PendingWill> pending_wills_;                   // by client id
@@ -160,6 +170,9 @@ class Broker {
   RetainedStore retained_;
 
   std::vector<Connection*> dirty_;
+  std::vector<uint64_t> to_release_;  // held publishers to resume at the end of this turn
+  const Session* publishing_session_ = nullptr;  // set while a client's PUBLISH is routed
+  Session* congested_ = nullptr;  // a subscriber that became congested during that routing
   std::unordered_set<Connection*> with_deferred_acks_;
   std::string read_scratch_;
   uint64_t next_connection_id_ = 1;

@@ -22,6 +22,14 @@ struct BrokerOptions {
   int64_t connect_timeout_ms = 10000;
   // How often keep-alive and connect deadlines are checked.
   int64_t sweep_interval_ms = 250;
+  // Back-pressure: a subscriber whose unwritten bytes pass the high mark makes the publisher
+  // that sent to it wait until they fall below the low mark; past max_write_buffer, QoS 0
+  // messages for it are dropped (and counted), the only case where QoS 0 is not delivered
+  // to a connected subscriber. A subscriber's queue past half of max_queued_messages
+  // slows publishers the same way.
+  size_t write_buffer_high = 1024 * 1024;
+  size_t write_buffer_low = 256 * 1024;
+  size_t max_write_buffer = 64 * 1024 * 1024;
   // A connection still closing (peer not reading) after this is cut.
   int64_t close_grace_ms = 5000;
 

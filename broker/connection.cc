@@ -95,6 +95,15 @@ void Connection::handle_bytes(const char* data, size_t len) {
 size_t Connection::dispatch_packets(const char* data, size_t len) {
   size_t pos = 0;
   while (pos < len && is_open()) {
+    if (state_ == State::kAwaitingConnect && pending_connect == nullptr &&
+        (static_cast<uint8_t>(data[pos]) >> 4) !=
+            static_cast<uint8_t>(mqtt::PacketType::kConnect)) {
+      // MQTT-3.1.0-1: the first packet must be CONNECT. Decided from the first byte, so a
+      // stray protocol (an HTTP request, TLS hello) is cut at once instead of waiting for a
+      // body length that was never meant as one.
+      broker_->on_malformed(*this, Status::protocol_error("first packet is not CONNECT"));
+      return pos;
+    }
     mqtt::FrameHeader header;
     std::string_view rest(data + pos, len - pos);
     auto status = mqtt::parse_frame_header(rest, broker_->options().max_packet_size, &header);
@@ -103,10 +112,50 @@ size_t Connection::dispatch_packets(const char* data, size_t len) {
       return pos;
     }
     if (*status == mqtt::FrameStatus::kNeedMore || rest.size() < header.total_size()) break;
+    if (must_hold(header.type())) {
+      held_.append(rest.data(), header.total_size());
+      pos += header.total_size();
+      if (held_.size() > kMaxHeldBytes && !reading_stopped_) {
+        uv_read_stop(reinterpret_cast<uv_stream_t*>(&handle_));
+        reading_stopped_ = true;
+      }
+      continue;
+    }
     broker_->on_packet(*this, header, rest.substr(header.header_size, header.remaining_length));
     pos += header.total_size();
   }
   return pos;
+}
+
+// While publishes are held, acknowledgements and pings go through (they do not depend on the
+// held packets); anything else waits behind the held PUBLISHes to keep the client's order.
+bool Connection::must_hold(mqtt::PacketType type) const {
+  if (!publishes_held_ && held_.empty()) return false;
+  switch (type) {
+    case mqtt::PacketType::kPuback:
+    case mqtt::PacketType::kPubrec:
+    case mqtt::PacketType::kPubrel:
+    case mqtt::PacketType::kPubcomp:
+    case mqtt::PacketType::kPingreq:
+      return false;
+    default:
+      return true;
+  }
+}
+
+void Connection::release_publishes() {
+  publishes_held_ = false;
+  if (!is_open()) return;
+  last_received_ms = broker_->clock().now_ms();  // held time is not the client's silence
+  std::string held;
+  held.swap(held_);
+  // Frames that get held again (the broker held us once more) go back into held_ in order.
+  dispatch_packets(held.data(), held.size());
+  if (held_.size() <= kMaxHeldBytes && reading_stopped_ && is_open()) {
+    reading_stopped_ = false;
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&handle_), &Connection::on_alloc,
+                  &Connection::on_read);
+  }
 }
 
 void Connection::send(std::string_view bytes) {
@@ -146,7 +195,10 @@ void Connection::flush() {
   }
   bytes_sent += static_cast<uint64_t>(written);
   broker_->count_bytes_sent(static_cast<uint64_t>(written));
-  if (static_cast<size_t>(written) == total) return;
+  if (static_cast<size_t>(written) == total) {
+    broker_->on_connection_drained(*this);
+    return;
+  }
   // Skip what the socket took; queue the rest (uv_write copies the buf array).
   size_t skip = static_cast<size_t>(written);
   size_t first = 0;
@@ -172,6 +224,7 @@ void Connection::on_write(uv_write_t* req, int status) {
   if (status == 0) {
     self->bytes_sent += request->bytes;
     self->broker_->count_bytes_sent(request->bytes);
+    self->broker_->on_connection_drained(*self);
   } else if (status != UV_ECANCELED) {
     self->close(false);
   }

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,6 +54,17 @@ class Connection {
   // written first. The Broker hears of it once through Broker::on_connection_closing; the
   // object is destroyed after libuv's close callback.
   void close(bool flush_first);
+  // Back-pressure (Broker::hold_publisher): while held, PUBLISH packets and everything that
+  // must stay ordered after them are kept, in order, instead of processed; acks and pings
+  // still are, so two clients publishing to each other cannot block on each other's acks.
+  // Past kMaxHeldBytes the socket is no longer read at all.
+  void hold_publishes() { publishes_held_ = true; }
+  void release_publishes();
+  bool publishes_held() const { return publishes_held_; }
+  bool reading_stopped() const { return reading_stopped_; }
+  Session* blocked_by = nullptr;  // the congested session this connection waits for
+  static constexpr size_t kMaxHeldBytes = 256 * 1024;
+
   // Closes the handle now, dropping unwritten bytes (a close that could not finish).
   void abort() { close_handle(); }
 
@@ -65,25 +75,33 @@ class Connection {
   int64_t last_received_ms = 0;
   int64_t opened_ms = 0;
   int64_t closing_since_ms = 0;
-  Session* session = nullptr;       // borrowed; set after CONNECT
-  std::optional<mqtt::Will> will;   // cleared by a normal DISCONNECT
-  bool clean_disconnect = false;    // DISCONNECT received
-  bool client_id_assigned = false;  // MQTT 5: we chose the id, CONNACK tells the client
+  Session* session = nullptr;        // borrowed; set after CONNECT
+  std::unique_ptr<mqtt::Will> will;  // cleared by a normal DISCONNECT
+  bool clean_disconnect = false;     // DISCONNECT received
+  bool client_id_assigned = false;   // MQTT 5: we chose the id, CONNACK tells the client
   // Acks that promise durability wait here for the store (see Broker::send_after_durable).
   struct DeferredAck {
     uint64_t ticket;
     std::string bytes;
     bool is_puback;  // a QoS 1 PUBACK: counts against our Receive Maximum until sent
   };
-  std::deque<DeferredAck> deferred_acks;
+  std::vector<DeferredAck> deferred_acks;  // oldest first
   size_t deferred_pubacks = 0;
 
   // --- MQTT 5 limits the client declared in CONNECT, and per-connection alias maps ---
   uint32_t client_max_packet_size = 0;  // 0 = no limit declared
   uint16_t client_topic_alias_max = 0;  // aliases we may use towards the client
   bool request_problem_information = true;
-  std::vector<std::string> inbound_aliases;  // alias N at index N-1 (client → broker)
-  std::unordered_map<std::string, uint16_t> outbound_aliases;  // broker → client
+  // Topic alias maps (MQTT 5 §3.3.2.3.4), allocated when a client first uses aliases so an
+  // idle connection does not pay for them.
+  struct AliasMaps {
+    std::vector<std::string> inbound;                    // alias N at index N-1 (client → broker)
+    std::unordered_map<std::string, uint16_t> outbound;  // broker → client
+  };
+  AliasMaps& aliases() {
+    if (!aliases_) aliases_ = std::make_unique<AliasMaps>();
+    return *aliases_;
+  }
   // CONNECT held while an enhanced authentication exchange runs (MQTT 5 §4.12).
   std::unique_ptr<mqtt::ConnectPacket> pending_connect;
   std::string auth_method;
@@ -103,6 +121,7 @@ class Connection {
   void handle_bytes(const char* data, size_t len);
   // Parses and dispatches every whole packet at the start of `data`; returns bytes consumed.
   size_t dispatch_packets(const char* data, size_t len);
+  bool must_hold(mqtt::PacketType type) const;
   void close_handle();
 
   Broker* broker_;
@@ -112,6 +131,10 @@ class Connection {
   std::string peer_;
   std::string partial_;  // bytes of a packet split across reads; empty (and freed) when idle
   OutBuffer out_;
+  std::unique_ptr<AliasMaps> aliases_;
+  std::string held_;  // whole frames received while publishes are held, in order
+  bool publishes_held_ = false;
+  bool reading_stopped_ = false;
   size_t bytes_in_write_ = 0;
   bool dirty_ = false;
   bool handle_open_ = false;

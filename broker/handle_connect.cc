@@ -133,7 +133,7 @@ void Broker::accept_connect(Connection& c, mqtt::ConnectPacket& p,
     window = std::min<size_t>(window, *p.properties.receive_maximum);  // MQTT 5 §4.9
   }
   session->set_max_inflight(window);
-  c.will = std::move(p.will);
+  if (p.will) c.will = std::make_unique<mqtt::Will>(std::move(*p.will));
   c.session = session;
   session->set_connection(&c);
   c.set_connected();

@@ -45,18 +45,19 @@ bool Broker::resolve_topic_alias(Connection& c, const mqtt::PublishPacket& p, st
                        mqtt::reason::kTopicAliasInvalid);
     return false;
   }
-  if (c.inbound_aliases.size() < alias) c.inbound_aliases.resize(alias);
+  std::vector<std::string>& inbound = c.aliases().inbound;
+  if (inbound.size() < alias) inbound.resize(alias);
   if (!p.topic.empty()) {
-    c.inbound_aliases[alias - 1].assign(p.topic);
+    inbound[alias - 1].assign(p.topic);
     topic->assign(p.topic);
     return true;
   }
-  if (c.inbound_aliases[alias - 1].empty()) {
+  if (inbound[alias - 1].empty()) {
     protocol_violation(c, "topic alias " + std::to_string(alias) + " was never set",
                        mqtt::reason::kProtocolError);
     return false;
   }
-  *topic = c.inbound_aliases[alias - 1];
+  *topic = inbound[alias - 1];
   return true;
 }
 
@@ -114,7 +115,13 @@ void Broker::handle_publish(Connection& c, const mqtt::PublishPacket& p) {
 
   uint64_t ticket = 0;
   if (p.retain) ticket = store_retained(message);  // MQTT-3.3.1-5..11
+  publishing_session_ = &session;
   RouteResult routed = route(message);
+  publishing_session_ = nullptr;
+  if (congested_ != nullptr) {
+    hold_publisher(c, *congested_);
+    congested_ = nullptr;
+  }
   ticket = std::max(ticket, routed.ticket);
   // MQTT 5 §3.4.2.1: 0x10 tells the publisher nobody received it.
   uint8_t reason = routed.deliveries == 0 ? mqtt::reason::kNoMatchingSubscribers : 0;
@@ -141,6 +148,7 @@ void Broker::handle_ack(Connection& c, const mqtt::AckPacket& a) {
       if (auto seq = session.on_puback(a.packet_id)) {
         if (persistent) store_->delete_message(id, *seq);
         fill_window(session);
+        release_waiters(session, false);
       }
       break;
     }
@@ -164,6 +172,7 @@ void Broker::handle_ack(Connection& c, const mqtt::AckPacket& a) {
       if (auto seq = session.on_pubcomp(a.packet_id)) {
         if (persistent) store_->delete_message(id, *seq);
         fill_window(session);
+        release_waiters(session, false);
       }
       break;
     }

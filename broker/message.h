@@ -21,6 +21,11 @@ struct Message {
   // The publishing session, compared (never dereferenced) for MQTT 5 no-local; null for
   // messages the broker makes itself.
   const void* origin = nullptr;
+
+  // The whole QoS 0 PUBLISH as sent to subscribers that need nothing per delivery (no
+  // alias, no subscription id, no expiry countdown), indexed [is_v5][retain]: encoded once
+  // on first use and reused for every other such subscriber. Loop thread only.
+  mutable std::shared_ptr<const std::string> encoded_qos0[2][2];
 };
 
 using MessagePtr = std::shared_ptr<const Message>;

@@ -70,7 +70,12 @@ uint64_t Broker::deliver(Session& session, const MessagePtr& message, uint8_t qo
   if (qos == 0) {
     // QoS 0 goes only to a connected client; it is not kept for an absent one.
     if (Connection* c = session.connection()) {
+      if (over_write_limit(*c)) return 0;
       write_publish(*c, message, 0, retain, false, 0, subscription_ids);
+      if (publishing_session_ != nullptr && publishing_session_ != &session &&
+          congested_ == nullptr && is_congested(session)) {
+        congested_ = &session;
+      }
     }
     return 0;
   }
@@ -89,6 +94,10 @@ uint64_t Broker::deliver(Session& session, const MessagePtr& message, uint8_t qo
                 session.client_id(), options_.max_queued_messages, session.dropped_messages());
     }
     return 0;
+  }
+  if (publishing_session_ != nullptr && publishing_session_ != &session && congested_ == nullptr &&
+      is_congested(session)) {
+    congested_ = &session;  // handle_publish holds the publisher once routing is done
   }
   uint64_t ticket = 0;
   if (session.persistent()) ticket = store_->put_message(session.client_id(), to_stored(*entry));
@@ -155,6 +164,11 @@ bool Broker::write_publish(Connection& c, const MessagePtr& message, uint8_t qos
                            bool dup, uint16_t packet_id,
                            const std::vector<uint32_t>& subscription_ids) {
   const Message& m = *message;
+  const bool v5 = c.version == mqtt::ProtocolVersion::kV5;
+  if (qos == 0 && !dup &&
+      (!v5 || (m.expiry_at_ms == 0 && subscription_ids.empty() && c.client_topic_alias_max == 0))) {
+    return write_shared_qos0(c, m, retain);
+  }
   mqtt::PublishPacket p;
   p.topic = m.topic;
   p.payload = m.payload;
@@ -178,13 +192,14 @@ bool Broker::write_publish(Connection& c, const MessagePtr& message, uint8_t qos
       return false;
     }
     if (c.client_topic_alias_max > 0) {
-      auto it = c.outbound_aliases.find(m.topic);
-      if (it != c.outbound_aliases.end()) {
+      auto& outbound = c.aliases().outbound;
+      auto it = outbound.find(m.topic);
+      if (it != outbound.end()) {
         p.properties.topic_alias = it->second;
         p.topic = std::string_view();  // the alias stands for the topic
-      } else if (c.outbound_aliases.size() < c.client_topic_alias_max) {
-        uint16_t alias = static_cast<uint16_t>(c.outbound_aliases.size() + 1);
-        c.outbound_aliases.emplace(m.topic, alias);
+      } else if (outbound.size() < c.client_topic_alias_max) {
+        uint16_t alias = static_cast<uint16_t>(outbound.size() + 1);
+        outbound.emplace(m.topic, alias);
         p.properties.topic_alias = alias;
       }
     }
@@ -196,6 +211,36 @@ bool Broker::write_publish(Connection& c, const MessagePtr& message, uint8_t qos
     out.append_shared(SharedBytes(message, &message->payload));
   } else {
     mqtt::encode(p, c.version, &out.owned_tail());
+  }
+  c.mark_dirty();
+  ++stats_.messages_sent;
+  return true;
+}
+
+// The fan-out fast path: one encoding per message, then a memcpy per subscriber (one
+// contiguous write buffer is cheaper than an iovec per message) or, for large messages, a
+// shared reference.
+bool Broker::write_shared_qos0(Connection& c, const Message& m, bool retain) {
+  const bool v5 = c.version == mqtt::ProtocolVersion::kV5;
+  std::shared_ptr<const std::string>& cached = m.encoded_qos0[v5][retain];
+  if (!cached) {
+    mqtt::PublishPacket p;
+    p.topic = m.topic;
+    p.payload = m.payload;
+    p.retain = retain;
+    if (v5) p.properties = m.properties;
+    auto bytes = std::make_shared<std::string>();
+    mqtt::encode(p, c.version, bytes.get());
+    cached = std::move(bytes);
+  }
+  if (v5 && c.client_max_packet_size != 0 && cached->size() > c.client_max_packet_size) {
+    ++stats_.messages_dropped;  // MQTT 5 §3.1.2.11.4
+    return false;
+  }
+  if (cached->size() > kSharePayloadAbove) {
+    c.out().append_shared(cached);
+  } else {
+    c.out().append(*cached);
   }
   c.mark_dirty();
   ++stats_.messages_sent;

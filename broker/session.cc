@@ -11,6 +11,16 @@ Session::Session(std::string client_id, uint32_t expiry_interval_s, size_t max_i
       max_inflight_(max_inflight == 0 ? 1 : max_inflight),
       max_queued_(max_queued) {}
 
+const std::deque<Session::Outgoing>& Session::queued() const {
+  static const std::deque<Outgoing> kEmpty;
+  return queued_ ? *queued_ : kEmpty;
+}
+
+std::deque<Session::Outgoing>& Session::mutable_queue() {
+  if (!queued_) queued_ = std::make_unique<std::deque<Outgoing>>();
+  return *queued_;
+}
+
 Session::Admission Session::admit(MessagePtr message, uint8_t qos, bool retain,
                                   const Outgoing** entry) {
   Outgoing out;
@@ -22,21 +32,22 @@ Session::Admission Session::admit(MessagePtr message, uint8_t qos, bool retain,
 
 Session::Admission Session::admit(Outgoing out, const Outgoing** entry) {
   // Queue behind anything already waiting, so delivery keeps publish order (MQTT-4.6.0-5).
-  if (connection_ && queued_.empty() && inflight_.size() < max_inflight_) {
+  if (connection_ && queued().empty() && inflight_.size() < max_inflight_) {
     out.seq = next_seq_++;
     inflight_.push_back(std::move(out));
     send_entry(inflight_.back());
     *entry = &inflight_.back();
     return Admission::kSendNow;
   }
-  if (queued_.size() >= max_queued_) {
+  if (queued().size() >= max_queued_) {
     ++dropped_;
     *entry = nullptr;
     return Admission::kDropped;
   }
   out.seq = next_seq_++;
-  queued_.push_back(std::move(out));
-  *entry = &queued_.back();
+  std::deque<Outgoing>& queue = mutable_queue();
+  queue.push_back(std::move(out));
+  *entry = &queue.back();
   return Admission::kQueued;
 }
 
@@ -89,7 +100,7 @@ std::optional<uint64_t> Session::on_pubcomp(uint16_t packet_id) {
 
 std::vector<Session::Outgoing> Session::take_shared_undelivered() {
   std::vector<Outgoing> taken;
-  auto take_from = [&](std::deque<Outgoing>& list) {
+  auto take_from = [&](auto& list) {
     for (auto it = list.begin(); it != list.end();) {
       if (!it->share_group.empty() && it->state != StoredMessage::State::kPubrelSent) {
         taken.push_back(std::move(*it));
@@ -100,7 +111,7 @@ std::vector<Session::Outgoing> Session::take_shared_undelivered() {
     }
   };
   take_from(inflight_);
-  take_from(queued_);
+  if (queued_) take_from(*queued_);
   std::sort(taken.begin(), taken.end(),
             [](const Outgoing& a, const Outgoing& b) { return a.seq < b.seq; });
   return taken;
@@ -108,11 +119,12 @@ std::vector<Session::Outgoing> Session::take_shared_undelivered() {
 
 std::vector<uint64_t> Session::drop_expired_queued(int64_t now_wall_ms) {
   std::vector<uint64_t> dropped;
-  for (auto it = queued_.begin(); it != queued_.end();) {
+  if (!queued_) return dropped;
+  for (auto it = queued_->begin(); it != queued_->end();) {
     int64_t expiry = it->message ? it->message->expiry_at_ms : 0;
     if (expiry != 0 && expiry <= now_wall_ms) {
       dropped.push_back(it->seq);
-      it = queued_.erase(it);
+      it = queued_->erase(it);
     } else {
       ++it;
     }
@@ -132,7 +144,7 @@ std::optional<uint64_t> Session::discard_inflight(uint16_t packet_id) {
 void Session::restore_message(Outgoing entry) {
   next_seq_ = std::max(next_seq_, entry.seq + 1);
   if (entry.state == StoredMessage::State::kQueued) {
-    queued_.push_back(std::move(entry));
+    mutable_queue().push_back(std::move(entry));
   } else {
     last_packet_id_ = std::max(last_packet_id_, entry.packet_id);
     inflight_.push_back(std::move(entry));

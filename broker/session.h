@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_set>
@@ -95,8 +96,8 @@ class Session {
 
   // In-flight messages in send order, to be sent again on reconnect (PUBLISH with DUP set, or
   // PUBREL for those already past PUBREC; MQTT-4.4.0-1).
-  const std::deque<Outgoing>& inflight() const { return inflight_; }
-  const std::deque<Outgoing>& queued() const { return queued_; }
+  const std::vector<Outgoing>& inflight() const { return inflight_; }
+  const std::deque<Outgoing>& queued() const;
 
   // QoS 2 messages received from the client (MQTT-4.3.3-2 method B: delivered onwards on
   // PUBLISH, the id kept until PUBREL so a resent PUBLISH is not delivered twice).
@@ -111,6 +112,9 @@ class Session {
   void set_max_inflight(size_t n) { max_inflight_ = n == 0 ? 1 : n; }
   size_t max_inflight() const { return max_inflight_; }
   uint64_t dropped_messages() const { return dropped_; }
+
+  // Ids of publishing connections held back because this session could not keep up.
+  std::vector<uint64_t> waiting_publishers;
 
   // Scratch space for TopicTree matches: lets the router fold overlapping subscriptions
   // into one delivery at the highest QoS without a hash map per publish.
@@ -129,8 +133,11 @@ class Session {
   size_t max_queued_;
   Connection* connection_ = nullptr;
   std::map<std::string, SubscriptionInfo> subscriptions_;
-  std::deque<Outgoing> inflight_;  // ordered by seq
-  std::deque<Outgoing> queued_;    // ordered by seq
+  std::deque<Outgoing>& mutable_queue();
+
+  std::vector<Outgoing> inflight_;  // ordered by seq; small (the window)
+  // Ordered by seq. Allocated on first use: an idle session does not pay for a deque.
+  std::unique_ptr<std::deque<Outgoing>> queued_;
   std::unordered_set<uint16_t> inbound_qos2_;
   uint64_t next_seq_ = 1;
   uint16_t last_packet_id_ = 0;
@@ -139,9 +146,9 @@ class Session {
 
 template <typename Send>
 void Session::fill_window(Send&& send) {
-  while (connection_ && inflight_.size() < max_inflight_ && !queued_.empty()) {
-    inflight_.push_back(std::move(queued_.front()));
-    queued_.pop_front();
+  while (connection_ && inflight_.size() < max_inflight_ && queued_ && !queued_->empty()) {
+    inflight_.push_back(std::move(queued_->front()));
+    queued_->pop_front();
     send_entry(inflight_.back());
     send(static_cast<const Outgoing&>(inflight_.back()));
   }

@@ -19,6 +19,7 @@ void Broker::destroy_session(const std::string& client_id) {
   if (it == sessions_.end()) return;
   std::unique_ptr<Session> session = std::move(it->second);
   sessions_.erase(it);
+  release_waiters(*session, /*force=*/true);
   std::vector<std::string> filters;
   for (const auto& [filter, info] : session->subscriptions()) filters.push_back(filter);
   for (const std::string& filter : filters) remove_subscription(*session, filter);
@@ -51,6 +52,8 @@ void Broker::detach_session(Connection& c) {
   if (session != nullptr && session->connection() == &c) {
     client_id = session->client_id();
     session->set_connection(nullptr);
+    // An absent session applies no back-pressure: its queue bound takes over.
+    release_waiters(*session, /*force=*/true);
     redeliver_shared(*session, /*session_ending=*/!session->persistent());
     if (session->persistent()) {
       session_ended = false;

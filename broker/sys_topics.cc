@@ -10,8 +10,8 @@ void Broker::on_sys_timer(uv_timer_t* handle) {
 
 void Broker::publish_sys_topics() {
   size_t connected = 0;
-  for (const auto& [raw, owned] : connections_) {
-    if (raw->state() == Connection::State::kConnected) ++connected;
+  for (const auto& [id, owned] : connections_) {
+    if (owned->state() == Connection::State::kConnected) ++connected;
   }
   const int64_t uptime_s = (clock_->now_ms() - started_ms_) / 1000;
   const std::pair<const char*, std::string> values[] = {
