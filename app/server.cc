@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "broker/broker.h"
 #include "broker/persist/sqlite_state_store.h"
+#include "plugins/hmac_challenge_auth.h"
 
 namespace topicdb::app {
 
@@ -81,6 +82,9 @@ int run_server(const Config& config) {
   int exit_code = 0;
   {
     broker::Broker broker(&loop, config.broker, &clock, store->get());
+    if (!config.auth_hmac_secret.empty()) {
+      broker.add_auth_plugin(plugins::make_hmac_challenge_auth(config.auth_hmac_secret));
+    }
     Status restored = broker.restore();
     std::string bound;
     if (!restored.is_ok()) {

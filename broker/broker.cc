@@ -96,7 +96,6 @@ Status Broker::restore() {
       entry.retain = m.retain;
       entry.packet_id = m.packet_id;
       entry.state = m.state;
-      if (m.subscription_id != 0) entry.subscription_ids.push_back(m.subscription_id);
       if (m.state != StoredMessage::State::kPubrelSent) {
         auto message = std::make_shared<Message>();
         message->topic = std::move(m.topic);
@@ -104,7 +103,13 @@ Status Broker::restore() {
         message->qos = m.qos;
         message->expiry_at_ms = m.expiry_at_ms;
         decode_properties(m.properties, &message->properties);
+        // Every matching subscription's identifier is stored in the property block.
+        entry.subscription_ids = std::move(message->properties.subscription_identifiers);
+        message->properties.subscription_identifiers.clear();
         entry.message = std::move(message);
+      }
+      if (entry.subscription_ids.empty() && m.subscription_id != 0) {
+        entry.subscription_ids.push_back(m.subscription_id);
       }
       session.restore_message(std::move(entry));
       ++restored_messages;
@@ -238,6 +243,12 @@ void Broker::disconnect(Connection& c, uint8_t reason, const std::string& why) {
   if (!why.empty()) packet.properties.reason_string = why;
   std::string out;
   mqtt::encode(packet, c.version, &out);
+  if (c.client_max_packet_size != 0 && out.size() > c.client_max_packet_size) {
+    // MQTT-3.14.2-3: the reason string is left out rather than exceed the client's limit.
+    packet.properties.reason_string.reset();
+    out.clear();
+    mqtt::encode(packet, c.version, &out);
+  }
   c.send(out);
   c.close(true);
 }

@@ -55,6 +55,9 @@ void Broker::handle_connect(Connection& c, const mqtt::FrameHeader& header, std:
                    v5 ? mqtt::reason::kServerUnavailable : mqtt::connack_v311::kServerUnavailable);
     return;
   }
+  // Enhanced authentication binds to the identifier the client sent (it cannot know one we
+  // assign before CONNACK).
+  const std::string sent_client_id = p->client_id;
   if (p->client_id.empty()) {
     // 3.1.1 (MQTT-3.1.3-7/8): an empty id only with a clean session. MQTT 5 (§3.1.3.1): the
     // server assigns one and returns it in CONNACK.
@@ -75,7 +78,7 @@ void Broker::handle_connect(Connection& c, const mqtt::FrameHeader& header, std:
                      "authentication method '" + c.auth_method + "' is not supported");
       return;
     }
-    c.auth = plugin->begin(p->client_id, p->username);
+    c.auth = plugin->begin(sent_client_id, p->username);
     c.pending_connect = std::move(p);
     continue_authentication(c, c.pending_connect->properties.authentication_data.value_or(""));
     return;
@@ -95,6 +98,9 @@ void Broker::accept_connect(Connection& c, mqtt::ConnectPacket& p,
     disconnect(*old, mqtt::reason::kSessionTakenOver, "");
     it = sessions_.find(p.client_id);  // a session with expiry 0 ended with its connection
   }
+  // MQTT-3.1.2-8: a new connection for this client id before the will delay has passed
+  // cancels the will, whether or not it resumes the session.
+  pending_wills_.erase(p.client_id);
 
   uint32_t requested_expiry = 0;
   if (v5) {
@@ -117,8 +123,6 @@ void Broker::accept_connect(Connection& c, mqtt::ConnectPacket& p,
   }
   session->version = c.version;
   session->expires_at_ms = 0;
-  // A will waiting out its delay is cancelled by the client coming back (MQTT 5 §3.1.3.2.2).
-  pending_wills_.erase(p.client_id);
   if (session->persistent()) store_->put_session(to_stored(*session));
 
   c.keep_alive_s = p.keep_alive;
@@ -185,22 +189,9 @@ void Broker::refuse_connect(Connection& c, mqtt::ProtocolVersion v, uint8_t code
 // MQTT-4.4.0-1: on reconnect, unacknowledged PUBLISH packets are sent again with DUP set and
 // PUBRELs are repeated, in their original order; then queued messages fill the window.
 void Broker::resume_session(Session& session, Connection& c) {
-  std::vector<uint16_t> too_large;
-  for (const Session::Outgoing& entry : session.inflight()) {
-    if (entry.state == StoredMessage::State::kPubrelSent) {
-      mqtt::AckPacket pubrel;
-      pubrel.type = mqtt::PacketType::kPubrel;
-      pubrel.packet_id = entry.packet_id;
-      std::string out;
-      mqtt::encode(pubrel, c.version, &out);
-      c.send(out);
-    } else if (!write_publish(c, entry.message, entry.qos, entry.retain, true, entry.packet_id,
-                              entry.subscription_ids)) {
-      too_large.push_back(entry.packet_id);
-    }
-  }
-  for (uint16_t id : too_large) discard_outgoing(session, id);
-  fill_window(session);
+  (void)c;
+  session.mark_inflight_for_resend();
+  fill_window(session);  // resends first, within the client's (possibly new) window
 }
 
 std::string Broker::assign_client_id() {

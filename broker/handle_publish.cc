@@ -94,7 +94,8 @@ void Broker::handle_publish(Connection& c, const mqtt::PublishPacket& p) {
       c.send(encode_ack(mqtt::PacketType::kPuback, p.packet_id, mqtt::reason::kNotAuthorized,
                         c.version));
     } else if (p.qos == 2) {
-      session.add_inbound_qos2(p.packet_id);
+      // A PUBREC of 0x80 or above ends the flow and frees the id (MQTT 5 §2.2.1, §4.3.3):
+      // nothing is remembered, so the id can carry a new message at once.
       c.send(encode_ack(mqtt::PacketType::kPubrec, p.packet_id, mqtt::reason::kNotAuthorized,
                         c.version));
     }

@@ -123,7 +123,13 @@ StoredMessage Broker::to_stored(const Session::Outgoing& entry) const {
   stored.state = entry.state;
   stored.expiry_at_ms = m.expiry_at_ms;
   stored.subscription_id = entry.subscription_ids.empty() ? 0 : entry.subscription_ids[0];
-  if (!m.properties.empty()) mqtt::encode_properties(m.properties, &stored.properties);
+  if (!m.properties.empty() || entry.subscription_ids.size() > 1) {
+    // All identifiers travel in the property block (a message can match several
+    // subscriptions, MQTT-3.3.4-3); the column keeps the first for quick inspection.
+    mqtt::Properties props = m.properties;
+    props.subscription_identifiers = entry.subscription_ids;
+    mqtt::encode_properties(props, &stored.properties);
+  }
   return stored;
 }
 
@@ -141,6 +147,21 @@ void Broker::fill_window(Session& session) {
     if (session.persistent()) store_->delete_message(session.client_id(), seq);
   }
   std::vector<uint16_t> too_large;
+  // MQTT-4.4.0-1: unacknowledged messages of an earlier connection go first, with DUP set
+  // (or their PUBREL again), as far as the Receive Maximum allows (MQTT-3.3.4-9).
+  session.resend_within_window([&](const Session::Outgoing& entry) {
+    if (entry.state == StoredMessage::State::kPubrelSent) {
+      mqtt::AckPacket pubrel;
+      pubrel.type = mqtt::PacketType::kPubrel;
+      pubrel.packet_id = entry.packet_id;
+      std::string out;
+      mqtt::encode(pubrel, c->version, &out);
+      c->send(out);
+    } else if (!write_publish(*c, entry.message, entry.qos, entry.retain, true, entry.packet_id,
+                              entry.subscription_ids)) {
+      too_large.push_back(entry.packet_id);
+    }
+  });
   session.fill_window([&](const Session::Outgoing& entry) {
     // QoS 2 needs its packet id kept across a restart so PUBREL can follow PUBREC; a QoS 1
     // message is simply sent again with a fresh id.

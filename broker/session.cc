@@ -68,13 +68,26 @@ uint16_t Session::next_packet_id() {
   return last_packet_id_;  // unreachable: the window is far smaller than 65535
 }
 
+void Session::erase_inflight(std::vector<Outgoing>::iterator it) {
+  if (it->resend_pending) --resend_pending_;
+  inflight_.erase(it);
+}
+
+void Session::mark_inflight_for_resend() {
+  resend_pending_ = 0;
+  for (Outgoing& o : inflight_) {
+    o.resend_pending = true;
+    ++resend_pending_;
+  }
+}
+
 std::optional<uint64_t> Session::on_puback(uint16_t packet_id) {
   auto it = std::find_if(inflight_.begin(), inflight_.end(), [&](const Outgoing& o) {
     return o.packet_id == packet_id && o.qos == 1 && o.state == StoredMessage::State::kPublishSent;
   });
   if (it == inflight_.end()) return std::nullopt;
   uint64_t seq = it->seq;
-  inflight_.erase(it);
+  erase_inflight(it);
   return seq;
 }
 
@@ -94,7 +107,7 @@ std::optional<uint64_t> Session::on_pubcomp(uint16_t packet_id) {
   });
   if (it == inflight_.end()) return std::nullopt;
   uint64_t seq = it->seq;
-  inflight_.erase(it);
+  erase_inflight(it);
   return seq;
 }
 
@@ -103,7 +116,9 @@ std::vector<Session::Outgoing> Session::take_shared_undelivered() {
   auto take_from = [&](auto& list) {
     for (auto it = list.begin(); it != list.end();) {
       if (!it->share_group.empty() && it->state != StoredMessage::State::kPubrelSent) {
+        if (it->resend_pending) --resend_pending_;
         taken.push_back(std::move(*it));
+        taken.back().resend_pending = false;
         it = list.erase(it);
       } else {
         ++it;
@@ -137,7 +152,7 @@ std::optional<uint64_t> Session::discard_inflight(uint16_t packet_id) {
                          [&](const Outgoing& o) { return o.packet_id == packet_id; });
   if (it == inflight_.end()) return std::nullopt;
   uint64_t seq = it->seq;
-  inflight_.erase(it);
+  erase_inflight(it);
   return seq;
 }
 

@@ -32,7 +32,8 @@ class Session {
     uint16_t packet_id = 0;
     StoredMessage::State state = StoredMessage::State::kQueued;
     std::vector<uint32_t> subscription_ids;  // MQTT 5: of the matching subscriptions
-    std::string share_group;  // "$share/g/filter" it came through, for redelivery; or empty
+    std::string share_group;      // "$share/g/filter" it came through, for redelivery; or empty
+    bool resend_pending = false;  // in flight from an earlier connection, not yet sent again
   };
 
   struct SubscriptionInfo {
@@ -83,6 +84,13 @@ class Session {
   // acknowledged; returns its seq.
   std::optional<uint64_t> discard_inflight(uint16_t packet_id);
 
+  // On reconnect: every in-flight message is to be sent again (MQTT-4.4.0-1).
+  void mark_inflight_for_resend();
+  // Calls send(const Outgoing&) for in-flight messages still to be sent again, oldest first,
+  // as long as the messages actually outstanding stay within the window.
+  template <typename Send>
+  void resend_within_window(Send&& send);
+
   // Moves queued messages into the window while it has room (after an ack frees a slot or
   // on reconnect); calls send(const Outgoing&) for each, in order.
   template <typename Send>
@@ -125,6 +133,7 @@ class Session {
 
  private:
   uint16_t next_packet_id();
+  void erase_inflight(std::vector<Outgoing>::iterator it);
   void send_entry(Outgoing& entry);
 
   std::string client_id_;
@@ -140,13 +149,30 @@ class Session {
   std::unique_ptr<std::deque<Outgoing>> queued_;
   std::unordered_set<uint16_t> inbound_qos2_;
   uint64_t next_seq_ = 1;
+  size_t resend_pending_ = 0;  // in-flight entries with resend_pending set
   uint16_t last_packet_id_ = 0;
   uint64_t dropped_ = 0;
 };
 
 template <typename Send>
+void Session::resend_within_window(Send&& send) {
+  if (resend_pending_ == 0 || connection_ == nullptr) return;
+  size_t outstanding = inflight_.size() - resend_pending_;
+  for (size_t i = 0; i < inflight_.size() && resend_pending_ > 0 && outstanding < max_inflight_;
+       ++i) {
+    if (!inflight_[i].resend_pending) continue;
+    inflight_[i].resend_pending = false;
+    --resend_pending_;
+    ++outstanding;
+    send(static_cast<const Outgoing&>(inflight_[i]));
+  }
+}
+
+template <typename Send>
 void Session::fill_window(Send&& send) {
-  while (connection_ && inflight_.size() < max_inflight_ && queued_ && !queued_->empty()) {
+  // Queued messages wait until every earlier in-flight message has been sent again.
+  while (connection_ && resend_pending_ == 0 && inflight_.size() < max_inflight_ && queued_ &&
+         !queued_->empty()) {
     inflight_.push_back(std::move(queued_->front()));
     queued_->pop_front();
     send_entry(inflight_.back());

@@ -343,8 +343,9 @@ Status decode_properties(WireReader* r, PropertyContext context, Properties* out
       return Status::invalid_argument("unknown property identifier " + std::to_string(raw));
     }
     const Id id = static_cast<Id>(raw);
-    // ...while a known property on the wrong packet is a protocol error.
-    if ((allowed & b) == 0) return Status::protocol_error(id_text(id) + " not allowed here");
+    // ...and so is one that is not valid for this packet type (same section: "an Identifier
+    // which is not valid for its packet type ... is a Malformed Packet").
+    if ((allowed & b) == 0) return Status::invalid_argument(id_text(id) + " not allowed here");
     TDB_RETURN_IF_ERROR(read_one(&pr, id, context, out));
   }
   // MQTT 5 §3.1.2.11.10, §3.2.2.3.18, §3.15.2.2.3: data without a method is a protocol error.

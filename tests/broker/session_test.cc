@@ -174,3 +174,36 @@ TEST(SessionTest, SharedUndeliveredMessagesAreTakenForRedelivery) {
 
 }  // namespace
 }  // namespace topicdb::broker
+
+namespace topicdb::broker {
+namespace {
+
+TEST(SessionTest, ResendOnReconnectStaysWithinTheNewWindow) {
+  Session s("c", Session::kNeverExpires, 5, 10);
+  s.set_connection(fake_connection());
+  const Session::Outgoing* e = nullptr;
+  for (int i = 0; i < 5; ++i) s.admit(msg(std::to_string(i)), 1, false, &e);
+  s.admit(msg("queued"), 1, false, &e);
+  // Reconnect with Receive Maximum 2.
+  s.set_max_inflight(2);
+  s.mark_inflight_for_resend();
+  std::vector<std::string> sent;
+  auto record = [&](const Session::Outgoing& o) { sent.push_back(o.message->payload); };
+  s.resend_within_window(record);
+  s.fill_window(record);
+  EXPECT_EQ(sent, (std::vector<std::string>{"0", "1"}));
+  // Acking one frees exactly one slot: the next resend, not the queued message.
+  ASSERT_TRUE(s.on_puback(s.inflight()[0].packet_id).has_value());
+  s.resend_within_window(record);
+  s.fill_window(record);
+  EXPECT_EQ(sent, (std::vector<std::string>{"0", "1", "2"}));
+  while (!s.inflight().empty()) {
+    ASSERT_TRUE(s.on_puback(s.inflight()[0].packet_id).has_value());
+    s.resend_within_window(record);
+    s.fill_window(record);
+  }
+  EXPECT_EQ(sent, (std::vector<std::string>{"0", "1", "2", "3", "4", "queued"}));
+}
+
+}  // namespace
+}  // namespace topicdb::broker

@@ -27,6 +27,11 @@ struct MatchCase {
   bool matches;
 };
 
+// Readable test names in ctest: "filter vs topic" instead of the struct's bytes.
+void PrintTo(const MatchCase& c, std::ostream* os) {
+  *os << c.filter << " vs " << c.topic << (c.matches ? " matches" : " does not match");
+}
+
 class TopicMatchTest : public ::testing::TestWithParam<MatchCase> {};
 
 TEST_P(TopicMatchTest, FollowsSpecRules) {

@@ -193,7 +193,7 @@ TEST(DecodeV5Test, AckRules) {
   EXPECT_EQ(decode_code(frame(0x40, Bytes().u16(1).u8(0).u8(3)), kV5),
             Code::kInvalidArgument);  // property length past the body
   EXPECT_EQ(decode_code(frame(0x62, Bytes().u16(1).u8(0).props(Bytes().u8(0x23).u16(1))), kV5),
-            Code::kProtocolError);  // topic alias not allowed on PUBREL
+            Code::kInvalidArgument);  // topic alias not allowed on PUBREL
 }
 
 // ---- SUBSCRIBE / UNSUBSCRIBE --------------------------------------------------------------
@@ -273,7 +273,7 @@ TEST(DecodeV5Test, Unsubscribe) {
   EXPECT_EQ(decode_code(frame(0xA2, Bytes().u16(2).props(kNoProps)), kV5), Code::kProtocolError);
   EXPECT_EQ(
       decode_code(frame(0xA2, Bytes().u16(2).props(Bytes().u8(0x0B).varint(1)).str("x")), kV5),
-      Code::kProtocolError);  // subscription identifier not allowed on UNSUBSCRIBE
+      Code::kInvalidArgument);  // subscription identifier not allowed on UNSUBSCRIBE
 }
 
 // ---- Server-to-client packets -------------------------------------------------------------
@@ -325,7 +325,7 @@ TEST(DecodeV5Test, DisconnectForms) {
   EXPECT_EQ(std::get<DisconnectPacket>(*r).properties.server_reference, "b");
   EXPECT_EQ(decode_code(frame(0xE0, Bytes().u8(0).u8(0).u8(0)), kV5), Code::kInvalidArgument);
   EXPECT_EQ(decode_code(frame(0xE0, Bytes().u8(0).props(Bytes().u8(0x21).u16(1))), kV5),
-            Code::kProtocolError);  // receive maximum not allowed on DISCONNECT
+            Code::kInvalidArgument);  // receive maximum not allowed on DISCONNECT
 }
 
 TEST(DecodeV5Test, AuthForms) {
