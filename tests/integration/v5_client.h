@@ -622,11 +622,15 @@ class PahoV5 {
                        .clean_start(options.clean_start)
                        .keep_alive_interval(std::chrono::seconds(options.keep_alive_seconds))
                        .connect_timeout(std::chrono::seconds(3))
-                       .automatic_reconnect(false)
-                       .properties(props);
+                       .automatic_reconnect(false);
     if (options.will) builder.will(*options.will);
     try {
-      auto tok = client_->connect(builder.finalize());
+      // Paho C++ 1.2 copies connect_options member-wise, and the copy's C struct can keep
+      // pointing at the original's property block; setting the properties on the final
+      // object keeps the CONNECT properties valid (seen lost under ASan otherwise).
+      ::mqtt::connect_options connect_opts = builder.finalize();
+      connect_opts.set_properties(props);
+      auto tok = client_->connect(connect_opts);
       if (!tok->wait_for(milliseconds(5000))) {
         return ::testing::AssertionFailure()
                << "Paho v5 connect timed out for '" << client_id_ << "'";
