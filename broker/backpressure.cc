@@ -25,17 +25,18 @@ void Broker::hold_publisher(Connection& publisher, Session& congested) {
   if (publisher.publishes_held() || !publisher.is_open()) return;
   publisher.hold_publishes();
   publisher.blocked_by = &congested;
-  congested.waiting_publishers.push_back(publisher.id());
+  waiting_publishers_[&congested].push_back(publisher.id());
 }
 
 void Broker::release_waiters(Session& session, bool force) {
-  if (session.waiting_publishers.empty() || (!force && !is_drained(session))) return;
-  for (uint64_t id : session.waiting_publishers) {
+  auto waiting = waiting_publishers_.find(&session);
+  if (waiting == waiting_publishers_.end() || (!force && !is_drained(session))) return;
+  for (uint64_t id : waiting->second) {
     auto it = connections_.find(id);
     if (it != connections_.end()) it->second->blocked_by = nullptr;
     to_release_.push_back(id);
   }
-  session.waiting_publishers.clear();
+  waiting_publishers_.erase(waiting);
 }
 
 void Broker::on_connection_drained(Connection& c) {

@@ -144,7 +144,7 @@ void Broker::accept(uv_stream_t* server) {
 }
 
 void Broker::on_packet(Connection& c, const mqtt::FrameHeader& header, std::string_view body) {
-  if (c.state() == Connection::State::kAwaitingConnect && c.pending_connect == nullptr) {
+  if (c.state() == Connection::State::kAwaitingConnect && !c.authenticating()) {
     if (header.type() != mqtt::PacketType::kConnect) {
       // MQTT-3.1.0-1: the first packet from a client must be CONNECT.
       protocol_violation(c, "first packet is not CONNECT", 0);
@@ -159,7 +159,7 @@ void Broker::on_packet(Connection& c, const mqtt::FrameHeader& header, std::stri
     return;
   }
   mqtt::Packet& packet = *decoded;
-  if (c.pending_connect != nullptr) {
+  if (c.authenticating()) {
     // During enhanced authentication only AUTH may come (MQTT 5 §4.12).
     if (auto* auth = std::get_if<mqtt::AuthPacket>(&packet)) {
       handle_auth(c, *auth);
@@ -254,15 +254,18 @@ void Broker::disconnect(Connection& c, uint8_t reason, const std::string& why) {
 }
 
 void Broker::on_connection_closing(Connection& c) {
-  with_deferred_acks_.erase(&c);
+  deferred_acks_.erase(&c);
   if (c.blocked_by != nullptr) {
-    auto& waiting = c.blocked_by->waiting_publishers;
-    waiting.erase(std::remove(waiting.begin(), waiting.end(), c.id()), waiting.end());
+    auto it = waiting_publishers_.find(c.blocked_by);
+    if (it != waiting_publishers_.end()) {
+      auto& waiting = it->second;
+      waiting.erase(std::remove(waiting.begin(), waiting.end(), c.id()), waiting.end());
+      if (waiting.empty()) waiting_publishers_.erase(it);
+    }
     c.blocked_by = nullptr;
   }
-  c.deferred_acks.clear();
   c.deferred_pubacks = 0;
-  c.closing_since_ms = clock_->now_ms();
+  c.state_since_ms = clock_->now_ms();
   detach_session(c);
 }
 
@@ -277,26 +280,27 @@ void Broker::release_connection(Connection* c) {
 // An ack is held back until the store has made durable everything its packet caused; acks
 // of one connection stay in order (MQTT-4.6.0-2), so once one waits, later ones queue too.
 void Broker::send_after_durable(Connection& c, std::string bytes, uint64_t ticket, bool is_puback) {
-  if (!c.deferred_acks.empty()) ticket = std::max(ticket, c.deferred_acks.back().ticket);
+  auto pending = deferred_acks_.find(&c);
+  if (pending != deferred_acks_.end()) ticket = std::max(ticket, pending->second.back().ticket);
   if (ticket <= store_->durable_ticket()) {
     c.send(bytes);
     return;
   }
-  c.deferred_acks.push_back({ticket, std::move(bytes), is_puback});
+  deferred_acks_[&c].push_back({ticket, std::move(bytes), is_puback});
   if (is_puback) ++c.deferred_pubacks;
-  with_deferred_acks_.insert(&c);
 }
 
 void Broker::on_durable(uint64_t ticket) {
-  for (auto it = with_deferred_acks_.begin(); it != with_deferred_acks_.end();) {
-    Connection* c = *it;
+  for (auto it = deferred_acks_.begin(); it != deferred_acks_.end();) {
+    Connection* c = it->first;
+    std::vector<DeferredAck>& acks = it->second;
     size_t sent = 0;
-    for (; sent < c->deferred_acks.size() && c->deferred_acks[sent].ticket <= ticket; ++sent) {
-      c->send(c->deferred_acks[sent].bytes);
-      if (c->deferred_acks[sent].is_puback) --c->deferred_pubacks;
+    for (; sent < acks.size() && acks[sent].ticket <= ticket; ++sent) {
+      c->send(acks[sent].bytes);
+      if (acks[sent].is_puback) --c->deferred_pubacks;
     }
-    c->deferred_acks.erase(c->deferred_acks.begin(), c->deferred_acks.begin() + sent);
-    it = c->deferred_acks.empty() ? with_deferred_acks_.erase(it) : std::next(it);
+    acks.erase(acks.begin(), acks.begin() + sent);
+    it = acks.empty() ? deferred_acks_.erase(it) : std::next(it);
   }
 }
 
@@ -334,10 +338,10 @@ void Broker::sweep() {
     Connection* raw = owned.get();
     Connection& c = *raw;
     if (c.state() == Connection::State::kAwaitingConnect) {
-      if (now - c.opened_ms > options_.connect_timeout_ms) expired.emplace_back(raw, 0);
+      if (now - c.state_since_ms > options_.connect_timeout_ms) expired.emplace_back(raw, 0);
     } else if (c.state() == Connection::State::kClosing) {
       // A peer that stopped reading must not hold its connection open forever.
-      if (now - c.closing_since_ms > options_.close_grace_ms) raw->abort();
+      if (now - c.state_since_ms > options_.close_grace_ms) raw->abort();
     } else if (c.state() == Connection::State::kConnected && c.keep_alive_s > 0 &&
                !c.reading_stopped()) {
       // MQTT-3.1.2-24: disconnect after one and a half keep-alive periods of silence.

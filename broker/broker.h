@@ -74,6 +74,23 @@ class Broker {
   // The connection's write queue shrank: publishers waiting for its session may go on.
   void on_connection_drained(Connection& connection);
   void count_bytes_sent(uint64_t n) { stats_.bytes_sent += n; }
+  // Output buffers are recycled: fan-out refills the same buffers every loop turn, and
+  // growing fresh ones each time costs reallocations and page faults.
+  std::string take_spare_buffer() {
+    if (spare_buffers_.empty()) return std::string();
+    std::string buffer = std::move(spare_buffers_.back());
+    spare_buffers_.pop_back();
+    return buffer;
+  }
+  void give_spare_buffer(std::string buffer) {
+    constexpr size_t kMaxSpare = 256;
+    constexpr size_t kMaxSpareCapacity = 256 * 1024;
+    if (spare_buffers_.size() < kMaxSpare && buffer.capacity() > 64 &&
+        buffer.capacity() <= kMaxSpareCapacity) {
+      spare_buffers_.push_back(std::move(buffer));
+    }
+  }
+  std::vector<uv_buf_t>& iov_scratch() { return iov_scratch_; }
 
  private:
   struct RouteResult {
@@ -162,7 +179,9 @@ class Broker {
 
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;  // by id
-  std::unordered_map<std::string, std::unique_ptr<Session>> sessions_;
+  // Keyed by a view of the session's own client id (stable: sessions live on the heap and
+  // never change id), so the id is stored once.
+  std::unordered_map<std::string_view, std::unique_ptr<Session>> sessions_;
   std::unordered_map<std::string, std::unique_ptr<SharedGroup>> shared_groups_;  // by "$share/g/f"
   std::unordered_map<std::string, PendingWill> pending_wills_;                   // by client id
   std::vector<std::unique_ptr<AuthPlugin>> auth_plugins_;
@@ -173,10 +192,25 @@ class Broker {
   std::vector<uint64_t> to_release_;  // held publishers to resume at the end of this turn
   const Session* publishing_session_ = nullptr;  // set while a client's PUBLISH is routed
   Session* congested_ = nullptr;  // a subscriber that became congested during that routing
-  std::unordered_set<Connection*> with_deferred_acks_;
+  // Acks that promise durability, waiting for the store, per connection (oldest first);
+  // only connections with such acks have an entry.
+  struct DeferredAck {
+    uint64_t ticket;
+    std::string bytes;
+    bool is_puback;
+  };
+  std::unordered_map<Connection*, std::vector<DeferredAck>> deferred_acks_;
+  // Publishing connections (by id) held back by a congested session; only congested
+  // sessions have an entry.
+  std::unordered_map<const Session*, std::vector<uint64_t>> waiting_publishers_;
   std::string read_scratch_;
+  std::vector<std::string> spare_buffers_;
+  std::vector<uv_buf_t> iov_scratch_;
   uint64_t next_connection_id_ = 1;
   uint64_t match_epoch_ = 0;
+  // Subscription identifiers per target of the match under way, indexed by match_slot;
+  // kept between publishes so their capacity is reused.
+  std::vector<std::vector<uint32_t>> route_ids_;
   uint64_t assigned_id_counter_ = 0;
 
   uv_check_t flush_check_;

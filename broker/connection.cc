@@ -17,13 +17,32 @@ struct Connection::WriteRequest {
 
 Connection::Connection(Broker* broker, uint64_t id, int64_t now_ms) : broker_(broker), id_(id) {
   last_received_ms = now_ms;
-  opened_ms = now_ms;
+  state_since_ms = now_ms;
   uv_tcp_init(broker_->loop(), &handle_);
   handle_.data = this;
   handle_open_ = true;
 }
 
 Connection::~Connection() = default;
+
+std::string Connection::peer() const {
+  if (!handle_open_) return "?";
+  sockaddr_storage addr{};
+  int len = sizeof(addr);
+  if (uv_tcp_getpeername(&handle_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "?";
+  char host[64] = {0};
+  int port = 0;
+  if (addr.ss_family == AF_INET6) {
+    auto* a6 = reinterpret_cast<sockaddr_in6*>(&addr);
+    uv_ip6_name(a6, host, sizeof(host));
+    port = ntohs(a6->sin6_port);
+  } else {
+    auto* a4 = reinterpret_cast<sockaddr_in*>(&addr);
+    uv_ip4_name(a4, host, sizeof(host));
+    port = ntohs(a4->sin_port);
+  }
+  return std::string(host) + ":" + std::to_string(port);
+}
 
 int Connection::accept_from(uv_stream_t* server) {
   int rc = uv_accept(server, reinterpret_cast<uv_stream_t*>(&handle_));
@@ -32,22 +51,6 @@ int Connection::accept_from(uv_stream_t* server) {
     return rc;
   }
   uv_tcp_nodelay(&handle_, 1);
-  sockaddr_storage addr{};
-  int len = sizeof(addr);
-  if (uv_tcp_getpeername(&handle_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    char host[64] = {0};
-    int port = 0;
-    if (addr.ss_family == AF_INET6) {
-      auto* a6 = reinterpret_cast<sockaddr_in6*>(&addr);
-      uv_ip6_name(a6, host, sizeof(host));
-      port = ntohs(a6->sin6_port);
-    } else {
-      auto* a4 = reinterpret_cast<sockaddr_in*>(&addr);
-      uv_ip4_name(a4, host, sizeof(host));
-      port = ntohs(a4->sin_port);
-    }
-    peer_ = std::string(host) + ":" + std::to_string(port);
-  }
   rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&handle_), &Connection::on_alloc,
                      &Connection::on_read);
   if (rc != 0) close(false);
@@ -68,34 +71,33 @@ void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf
     self->handle_bytes(buf->base, static_cast<size_t>(nread));
   } else if (nread < 0) {
     if (nread != UV_EOF)
-      log::debug("connection {} read error: {}", self->peer_, uv_strerror(nread));
+      log::debug("connection {} read error: {}", self->peer(), uv_strerror(nread));
     self->close(false);
   }
 }
 
 void Connection::handle_bytes(const char* data, size_t len) {
-  bytes_received += len;
   broker_->count_bytes_received(len);
   last_received_ms = broker_->clock().now_ms();
-  if (partial_.empty()) {
+  if (!partial_) {
     size_t used = dispatch_packets(data, len);
-    if (is_open() && used < len) partial_.assign(data + used, len - used);
+    if (is_open() && used < len) partial_ = std::make_unique<std::string>(data + used, len - used);
     return;
   }
-  partial_.append(data, len);
-  size_t used = dispatch_packets(partial_.data(), partial_.size());
-  if (!is_open()) return;
-  if (used == partial_.size()) {
-    std::string().swap(partial_);  // release the memory, not just the size
+  partial_->append(data, len);
+  size_t used = dispatch_packets(partial_->data(), partial_->size());
+  if (!is_open() || !partial_) return;
+  if (used == partial_->size()) {
+    partial_.reset();  // release the memory, not just the size
   } else if (used > 0) {
-    partial_.erase(0, used);
+    partial_->erase(0, used);
   }
 }
 
 size_t Connection::dispatch_packets(const char* data, size_t len) {
   size_t pos = 0;
   while (pos < len && is_open()) {
-    if (state_ == State::kAwaitingConnect && pending_connect == nullptr &&
+    if (state_ == State::kAwaitingConnect && !authenticating() &&
         (static_cast<uint8_t>(data[pos]) >> 4) !=
             static_cast<uint8_t>(mqtt::PacketType::kConnect)) {
       // MQTT-3.1.0-1: the first packet must be CONNECT. Decided from the first byte, so a
@@ -113,9 +115,10 @@ size_t Connection::dispatch_packets(const char* data, size_t len) {
     }
     if (*status == mqtt::FrameStatus::kNeedMore || rest.size() < header.total_size()) break;
     if (must_hold(header.type())) {
-      held_.append(rest.data(), header.total_size());
+      if (!held_) held_ = std::make_unique<std::string>();
+      held_->append(rest.data(), header.total_size());
       pos += header.total_size();
-      if (held_.size() > kMaxHeldBytes && !reading_stopped_) {
+      if (held_->size() > kMaxHeldBytes && !reading_stopped_) {
         uv_read_stop(reinterpret_cast<uv_stream_t*>(&handle_));
         reading_stopped_ = true;
       }
@@ -130,7 +133,7 @@ size_t Connection::dispatch_packets(const char* data, size_t len) {
 // While publishes are held, acknowledgements and pings go through (they do not depend on the
 // held packets); anything else waits behind the held PUBLISHes to keep the client's order.
 bool Connection::must_hold(mqtt::PacketType type) const {
-  if (!publishes_held_ && held_.empty()) return false;
+  if (!publishes_held_ && !held_) return false;
   switch (type) {
     case mqtt::PacketType::kPuback:
     case mqtt::PacketType::kPubrec:
@@ -147,26 +150,30 @@ void Connection::release_publishes() {
   publishes_held_ = false;
   if (!is_open()) return;
   last_received_ms = broker_->clock().now_ms();  // held time is not the client's silence
-  std::string held;
-  held.swap(held_);
+  std::unique_ptr<std::string> held = std::move(held_);
   // Frames that get held again (the broker held us once more) go back into held_ in order.
-  dispatch_packets(held.data(), held.size());
-  if (held_.size() <= kMaxHeldBytes && reading_stopped_ && is_open()) {
+  if (held) dispatch_packets(held->data(), held->size());
+  if ((!held_ || held_->size() <= kMaxHeldBytes) && reading_stopped_ && is_open()) {
     reading_stopped_ = false;
     uv_read_start(reinterpret_cast<uv_stream_t*>(&handle_), &Connection::on_alloc,
                   &Connection::on_read);
   }
 }
 
+void Connection::new_out_buffer() {
+  out_ = std::make_unique<OutBuffer>();
+  out_->adopt(broker_->take_spare_buffer());
+}
+
 void Connection::send(std::string_view bytes) {
   if (!is_open()) return;
-  out_.append(bytes);
+  out().append(bytes);
   mark_dirty();
 }
 
 void Connection::send_shared(SharedBytes bytes) {
   if (!is_open()) return;
-  out_.append_shared(std::move(bytes));
+  out().append_shared(std::move(bytes));
   mark_dirty();
 }
 
@@ -178,24 +185,25 @@ void Connection::mark_dirty() {
 
 void Connection::flush() {
   dirty_ = false;
-  if (state_ == State::kClosed || out_.empty()) return;
+  if (state_ == State::kClosed || !out_ || out_->empty()) return;
   auto request = std::make_unique<WriteRequest>();
-  request->batch = out_.take();
+  request->batch = out_->take();
+  out_.reset();  // idle connections hold no output buffer
   request->connection = this;
-  std::vector<uv_buf_t> bufs;
+  std::vector<uv_buf_t>& bufs = broker_->iov_scratch();
   request->batch.to_bufs(&bufs);
   auto* stream = reinterpret_cast<uv_stream_t*>(&handle_);
   size_t total = request->batch.total;
   int written = uv_try_write(stream, bufs.data(), static_cast<unsigned>(bufs.size()));
   if (written == UV_EAGAIN) written = 0;
   if (written < 0) {
-    log::debug("connection {} write error: {}", peer_, uv_strerror(written));
+    log::debug("connection {} write error: {}", peer(), uv_strerror(written));
     close(false);
     return;
   }
-  bytes_sent += static_cast<uint64_t>(written);
   broker_->count_bytes_sent(static_cast<uint64_t>(written));
   if (static_cast<size_t>(written) == total) {
+    broker_->give_spare_buffer(std::move(request->batch.owned));
     broker_->on_connection_drained(*this);
     return;
   }
@@ -221,8 +229,8 @@ void Connection::on_write(uv_write_t* req, int status) {
   std::unique_ptr<WriteRequest> request(static_cast<WriteRequest*>(req->data));
   Connection* self = request->connection;
   self->bytes_in_write_ -= request->bytes;
+  self->broker_->give_spare_buffer(std::move(request->batch.owned));
   if (status == 0) {
-    self->bytes_sent += request->bytes;
     self->broker_->count_bytes_sent(request->bytes);
     self->broker_->on_connection_drained(*self);
   } else if (status != UV_ECANCELED) {

@@ -19,7 +19,7 @@ AuthPlugin* Broker::find_auth_plugin(const std::string& method) const {
 void Broker::send_auth(Connection& c, uint8_t reason_code, const std::string& data) {
   mqtt::AuthPacket auth;
   auth.reason_code = reason_code;
-  auth.properties.authentication_method = c.auth_method;
+  auth.properties.authentication_method = c.auth().method;
   if (!data.empty()) auth.properties.authentication_data = data;
   std::string out;
   mqtt::encode(auth, &out);
@@ -29,16 +29,16 @@ void Broker::send_auth(Connection& c, uint8_t reason_code, const std::string& da
 // Feeds one piece of client data to the exchange and acts on the plugin's verdict: another
 // AUTH round, the CONNACK (or, when re-authenticating, AUTH success), or a refusal.
 void Broker::continue_authentication(Connection& c, std::string_view client_data) {
-  AuthExchange::Step step = c.auth->on_client_data(client_data);
-  const bool connecting = c.pending_connect != nullptr;
+  AuthExchange::Step step = c.auth().exchange->on_client_data(client_data);
+  const bool connecting = c.authenticating();
   switch (step.outcome) {
     case AuthExchange::Outcome::kContinue:
       send_auth(c, mqtt::reason::kContinueAuthentication, step.data);
       return;
     case AuthExchange::Outcome::kSuccess:
-      c.auth.reset();
+      c.auth().exchange.reset();
       if (connecting) {
-        std::unique_ptr<mqtt::ConnectPacket> connect = std::move(c.pending_connect);
+        std::unique_ptr<mqtt::ConnectPacket> connect = std::move(c.auth().pending_connect);
         accept_connect(c, *connect, step.data);
       } else {
         send_auth(c, mqtt::reason::kSuccess, step.data);
@@ -46,7 +46,7 @@ void Broker::continue_authentication(Connection& c, std::string_view client_data
       return;
     case AuthExchange::Outcome::kFailure:
       log::info("authentication of {} failed: {}", c.peer(), step.reason);
-      c.auth.reset();
+      c.auth().exchange.reset();
       if (connecting) {
         refuse_connect(c, c.version, mqtt::reason::kNotAuthorized, step.reason);
       } else {
@@ -58,7 +58,7 @@ void Broker::continue_authentication(Connection& c, std::string_view client_data
 
 void Broker::handle_auth(Connection& c, const mqtt::AuthPacket& a) {
   const std::string method = a.properties.authentication_method.value_or("");
-  if (c.auth_method.empty() || method != c.auth_method) {
+  if (!c.uses_enhanced_auth() || method != c.auth().method) {
     // MQTT 5 §4.12: AUTH without a method chosen at CONNECT, or with another one, is a
     // protocol error.
     protocol_violation(c, "AUTH with an authentication method not chosen at CONNECT",
@@ -66,7 +66,7 @@ void Broker::handle_auth(Connection& c, const mqtt::AuthPacket& a) {
     return;
   }
   const std::string data = a.properties.authentication_data.value_or("");
-  if (c.pending_connect != nullptr || c.auth != nullptr) {
+  if (c.authenticating() || c.auth().exchange != nullptr) {
     if (a.reason_code != mqtt::reason::kContinueAuthentication) {
       protocol_violation(c, "AUTH during an exchange must continue it",
                          mqtt::reason::kProtocolError);
@@ -80,12 +80,12 @@ void Broker::handle_auth(Connection& c, const mqtt::AuthPacket& a) {
                        mqtt::reason::kProtocolError);
     return;
   }
-  AuthPlugin* plugin = find_auth_plugin(c.auth_method);
+  AuthPlugin* plugin = find_auth_plugin(c.auth().method);
   if (plugin == nullptr || c.session == nullptr) {
     disconnect(c, mqtt::reason::kBadAuthenticationMethod, "authentication method is gone");
     return;
   }
-  c.auth = plugin->begin(c.session->client_id(), std::nullopt);
+  c.auth().exchange = plugin->begin(c.session->client_id(), std::nullopt);
   continue_authentication(c, data);
 }
 

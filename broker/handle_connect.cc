@@ -70,17 +70,18 @@ void Broker::handle_connect(Connection& c, const mqtt::FrameHeader& header, std:
   }
 
   if (p->properties.authentication_method) {
-    c.auth_method = *p->properties.authentication_method;
-    AuthPlugin* plugin = find_auth_plugin(c.auth_method);
+    c.auth().method = *p->properties.authentication_method;
+    AuthPlugin* plugin = find_auth_plugin(c.auth().method);
     if (plugin == nullptr) {
       // MQTT 5 §4.12: an unsupported method is refused with 0x8C.
       refuse_connect(c, c.version, mqtt::reason::kBadAuthenticationMethod,
-                     "authentication method '" + c.auth_method + "' is not supported");
+                     "authentication method '" + c.auth().method + "' is not supported");
       return;
     }
-    c.auth = plugin->begin(sent_client_id, p->username);
-    c.pending_connect = std::move(p);
-    continue_authentication(c, c.pending_connect->properties.authentication_data.value_or(""));
+    c.auth().exchange = plugin->begin(sent_client_id, p->username);
+    c.auth().pending_connect = std::move(p);
+    continue_authentication(c,
+                            c.auth().pending_connect->properties.authentication_data.value_or(""));
     return;
   }
   accept_connect(c, *p, std::nullopt);
@@ -164,8 +165,8 @@ void Broker::accept_connect(Connection& c, mqtt::ConnectPacket& p,
       // A prefix under which this client may build its response topics (MQTT 5 §4.10).
       props.response_information = "$response/" + p.client_id;
     }
-    if (!c.auth_method.empty()) {
-      props.authentication_method = c.auth_method;
+    if (c.uses_enhanced_auth()) {
+      props.authentication_method = c.auth().method;
       if (auth_data && !auth_data->empty()) props.authentication_data = *auth_data;
     }
   }

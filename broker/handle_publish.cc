@@ -65,7 +65,7 @@ void Broker::handle_publish(Connection& c, const mqtt::PublishPacket& p) {
   ++stats_.messages_received;
   Session& session = *c.session;
   const bool v5 = c.version == mqtt::ProtocolVersion::kV5;
-  if (p.qos == 2 && session.inbound_qos2().count(p.packet_id) > 0) {
+  if (p.qos == 2 && session.has_inbound_qos2(p.packet_id)) {
     // A resent QoS 2 PUBLISH whose id we still hold was already delivered onwards: answer
     // PUBREC again, deliver nothing (MQTT-4.3.3-2, exactly once).
     send_after_durable(c, encode_ack(mqtt::PacketType::kPubrec, p.packet_id, 0, c.version), 0,
@@ -73,7 +73,7 @@ void Broker::handle_publish(Connection& c, const mqtt::PublishPacket& p) {
     return;
   }
   if (v5 && p.qos > 0 &&
-      c.deferred_pubacks + session.inbound_qos2().size() >= options_.receive_maximum) {
+      c.deferred_pubacks + session.inbound_qos2_count() >= options_.receive_maximum) {
     // MQTT 5 §3.3.4: more unacknowledged QoS 1/2 PUBLISHes than our Receive Maximum.
     protocol_violation(c, "receive maximum exceeded", mqtt::reason::kReceiveMaximumExceeded);
     return;

@@ -40,6 +40,12 @@ class OutBuffer {
   // References a shared buffer without copying.
   void append_shared(SharedBytes bytes);
 
+  // Starts the owned area with a recycled buffer (its capacity is what is reused).
+  void adopt(std::string buffer) {
+    buffer.clear();
+    batch_.owned = std::move(buffer);
+  }
+
   size_t size() const { return batch_.total + (batch_.owned.size() - owned_mark_); }
   bool empty() const { return size() == 0; }
   Batch take();

@@ -29,15 +29,17 @@ Broker::RouteResult Broker::route(const MessagePtr& message) {
     if (s.no_local() && message->origin == session) return;
     if (session->match_epoch != epoch) {
       session->match_epoch = epoch;
+      session->match_slot = static_cast<uint32_t>(targets.size());
       session->match_qos = s.qos();
       session->match_retain_as_published = s.retain_as_published();
-      session->match_subscription_ids.clear();
+      if (route_ids_.size() <= targets.size()) route_ids_.resize(targets.size() + 1);
+      route_ids_[targets.size()].clear();
       targets.push_back(session);
     } else {
       session->match_qos = std::max(session->match_qos, s.qos());
       session->match_retain_as_published |= s.retain_as_published();
     }
-    if (s.subscription_id != 0) session->match_subscription_ids.push_back(s.subscription_id);
+    if (s.subscription_id != 0) route_ids_[session->match_slot].push_back(s.subscription_id);
   });
   RouteResult result;
   for (Session* session : targets) {
@@ -46,7 +48,7 @@ Broker::RouteResult Broker::route(const MessagePtr& message) {
     // subscriptions unless Retain As Published is set.
     bool retain = session->match_retain_as_published && message->retain;
     result.ticket = std::max(result.ticket, deliver(*session, message, qos, retain,
-                                                    session->match_subscription_ids, ""));
+                                                    route_ids_[session->match_slot], ""));
     ++result.deliveries;
   }
   for (SharedGroup* group : groups) {

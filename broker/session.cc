@@ -4,21 +4,35 @@
 
 namespace topicdb::broker {
 
+namespace {
+const std::deque<Session::Outgoing>& empty_list() {
+  static const std::deque<Session::Outgoing> kEmpty;
+  return kEmpty;
+}
+}  // namespace
+
 Session::Session(std::string client_id, uint32_t expiry_interval_s, size_t max_inflight,
                  size_t max_queued)
     : client_id_(std::move(client_id)),
       expiry_interval_s_(expiry_interval_s),
-      max_inflight_(max_inflight == 0 ? 1 : max_inflight),
-      max_queued_(max_queued) {}
+      max_inflight_(static_cast<uint32_t>(max_inflight == 0 ? 1 : max_inflight)),
+      max_queued_(static_cast<uint32_t>(max_queued)) {}
 
-const std::deque<Session::Outgoing>& Session::queued() const {
-  static const std::deque<Outgoing> kEmpty;
-  return queued_ ? *queued_ : kEmpty;
+const std::map<std::string, Session::SubscriptionInfo>& Session::subscriptions() const {
+  static const std::map<std::string, SubscriptionInfo> kNone;
+  return subscriptions_ ? *subscriptions_ : kNone;
 }
 
-std::deque<Session::Outgoing>& Session::mutable_queue() {
-  if (!queued_) queued_ = std::make_unique<std::deque<Outgoing>>();
-  return *queued_;
+const std::deque<Session::Outgoing>& Session::inflight() const {
+  return queues_ ? queues_->inflight : empty_list();
+}
+
+const std::deque<Session::Outgoing>& Session::queued() const {
+  return queues_ ? queues_->queued : empty_list();
+}
+
+void Session::set_max_inflight(size_t n) {
+  max_inflight_ = static_cast<uint32_t>(std::clamp<size_t>(n, 1, 0xFFFFFFFF));
 }
 
 Session::Admission Session::admit(MessagePtr message, uint8_t qos, bool retain,
@@ -31,24 +45,31 @@ Session::Admission Session::admit(MessagePtr message, uint8_t qos, bool retain,
 }
 
 Session::Admission Session::admit(Outgoing out, const Outgoing** entry) {
+  Queues& q = queues();
   // Queue behind anything already waiting, so delivery keeps publish order (MQTT-4.6.0-5).
-  if (connection_ && queued().empty() && inflight_.size() < max_inflight_) {
+  if (connection_ && q.queued.empty() && resend_pending_ == 0 &&
+      q.inflight.size() < max_inflight_) {
     out.seq = next_seq_++;
-    inflight_.push_back(std::move(out));
-    send_entry(inflight_.back());
-    *entry = &inflight_.back();
+    q.inflight.push_back(std::move(out));
+    send_entry(q.inflight.back());
+    *entry = &q.inflight.back();
     return Admission::kSendNow;
   }
-  if (queued().size() >= max_queued_) {
+  if (q.queued.size() >= max_queued_) {
     ++dropped_;
     *entry = nullptr;
     return Admission::kDropped;
   }
   out.seq = next_seq_++;
-  std::deque<Outgoing>& queue = mutable_queue();
-  queue.push_back(std::move(out));
-  *entry = &queue.back();
+  push_queued(std::move(out));
+  *entry = &q.queued.back();
   return Admission::kQueued;
+}
+
+void Session::push_queued(Outgoing entry) {
+  Queues& q = queues();
+  if (entry.message && entry.message->expiry_at_ms != 0) ++q.queued_with_expiry;
+  q.queued.push_back(std::move(entry));
 }
 
 void Session::send_entry(Outgoing& entry) {
@@ -59,42 +80,48 @@ void Session::send_entry(Outgoing& entry) {
 // Packet ids cycle through 1..65535, skipping ids still in flight (MQTT-2.3.1-2: an id is
 // reused only after its flow completed).
 uint16_t Session::next_packet_id() {
+  const std::deque<Outgoing>& inflight = queues().inflight;
   for (int attempts = 0; attempts < 65535; ++attempts) {
     last_packet_id_ = static_cast<uint16_t>(last_packet_id_ == 65535 ? 1 : last_packet_id_ + 1);
-    bool in_use = std::any_of(inflight_.begin(), inflight_.end(),
+    bool in_use = std::any_of(inflight.begin(), inflight.end(),
                               [&](const Outgoing& o) { return o.packet_id == last_packet_id_; });
     if (!in_use) return last_packet_id_;
   }
   return last_packet_id_;  // unreachable: the window is far smaller than 65535
 }
 
-void Session::erase_inflight(std::vector<Outgoing>::iterator it) {
+void Session::erase_inflight(std::deque<Outgoing>::iterator it) {
   if (it->resend_pending) --resend_pending_;
-  inflight_.erase(it);
+  queues_->inflight.erase(it);
 }
 
 void Session::mark_inflight_for_resend() {
   resend_pending_ = 0;
-  for (Outgoing& o : inflight_) {
+  if (!queues_) return;
+  for (Outgoing& o : queues_->inflight) {
     o.resend_pending = true;
     ++resend_pending_;
   }
 }
 
 std::optional<uint64_t> Session::on_puback(uint16_t packet_id) {
-  auto it = std::find_if(inflight_.begin(), inflight_.end(), [&](const Outgoing& o) {
+  if (!queues_) return std::nullopt;
+  auto& inflight = queues_->inflight;
+  auto it = std::find_if(inflight.begin(), inflight.end(), [&](const Outgoing& o) {
     return o.packet_id == packet_id && o.qos == 1 && o.state == StoredMessage::State::kPublishSent;
   });
-  if (it == inflight_.end()) return std::nullopt;
+  if (it == inflight.end()) return std::nullopt;
   uint64_t seq = it->seq;
   erase_inflight(it);
   return seq;
 }
 
 std::optional<uint64_t> Session::on_pubrec(uint16_t packet_id) {
-  auto it = std::find_if(inflight_.begin(), inflight_.end(),
+  if (!queues_) return std::nullopt;
+  auto& inflight = queues_->inflight;
+  auto it = std::find_if(inflight.begin(), inflight.end(),
                          [&](const Outgoing& o) { return o.packet_id == packet_id && o.qos == 2; });
-  if (it == inflight_.end()) return std::nullopt;
+  if (it == inflight.end()) return std::nullopt;
   // A repeated PUBREC (after our PUBREL was lost) is answered with PUBREL again.
   it->state = StoredMessage::State::kPubrelSent;
   it->message.reset();  // the payload is no longer needed once the client holds it
@@ -102,10 +129,12 @@ std::optional<uint64_t> Session::on_pubrec(uint16_t packet_id) {
 }
 
 std::optional<uint64_t> Session::on_pubcomp(uint16_t packet_id) {
-  auto it = std::find_if(inflight_.begin(), inflight_.end(), [&](const Outgoing& o) {
+  if (!queues_) return std::nullopt;
+  auto& inflight = queues_->inflight;
+  auto it = std::find_if(inflight.begin(), inflight.end(), [&](const Outgoing& o) {
     return o.packet_id == packet_id && o.state == StoredMessage::State::kPubrelSent;
   });
-  if (it == inflight_.end()) return std::nullopt;
+  if (it == inflight.end()) return std::nullopt;
   uint64_t seq = it->seq;
   erase_inflight(it);
   return seq;
@@ -113,10 +142,14 @@ std::optional<uint64_t> Session::on_pubcomp(uint16_t packet_id) {
 
 std::vector<Session::Outgoing> Session::take_shared_undelivered() {
   std::vector<Outgoing> taken;
-  auto take_from = [&](auto& list) {
+  if (!queues_) return taken;
+  auto take_from = [&](std::deque<Outgoing>& list, bool is_inflight) {
     for (auto it = list.begin(); it != list.end();) {
       if (!it->share_group.empty() && it->state != StoredMessage::State::kPubrelSent) {
-        if (it->resend_pending) --resend_pending_;
+        if (is_inflight && it->resend_pending) --resend_pending_;
+        if (!is_inflight && it->message && it->message->expiry_at_ms != 0) {
+          --queues_->queued_with_expiry;
+        }
         taken.push_back(std::move(*it));
         taken.back().resend_pending = false;
         it = list.erase(it);
@@ -125,8 +158,8 @@ std::vector<Session::Outgoing> Session::take_shared_undelivered() {
       }
     }
   };
-  take_from(inflight_);
-  if (queued_) take_from(*queued_);
+  take_from(queues_->inflight, true);
+  take_from(queues_->queued, false);
   std::sort(taken.begin(), taken.end(),
             [](const Outgoing& a, const Outgoing& b) { return a.seq < b.seq; });
   return taken;
@@ -134,12 +167,15 @@ std::vector<Session::Outgoing> Session::take_shared_undelivered() {
 
 std::vector<uint64_t> Session::drop_expired_queued(int64_t now_wall_ms) {
   std::vector<uint64_t> dropped;
-  if (!queued_) return dropped;
-  for (auto it = queued_->begin(); it != queued_->end();) {
+  // Called on every ack: without messages that can expire there is nothing to scan.
+  if (!queues_ || queues_->queued_with_expiry == 0) return dropped;
+  auto& queued = queues_->queued;
+  for (auto it = queued.begin(); it != queued.end();) {
     int64_t expiry = it->message ? it->message->expiry_at_ms : 0;
     if (expiry != 0 && expiry <= now_wall_ms) {
       dropped.push_back(it->seq);
-      it = queued_->erase(it);
+      --queues_->queued_with_expiry;
+      it = queued.erase(it);
     } else {
       ++it;
     }
@@ -148,21 +184,50 @@ std::vector<uint64_t> Session::drop_expired_queued(int64_t now_wall_ms) {
 }
 
 std::optional<uint64_t> Session::discard_inflight(uint16_t packet_id) {
-  auto it = std::find_if(inflight_.begin(), inflight_.end(),
+  if (!queues_) return std::nullopt;
+  auto& inflight = queues_->inflight;
+  auto it = std::find_if(inflight.begin(), inflight.end(),
                          [&](const Outgoing& o) { return o.packet_id == packet_id; });
-  if (it == inflight_.end()) return std::nullopt;
+  if (it == inflight.end()) return std::nullopt;
   uint64_t seq = it->seq;
   erase_inflight(it);
   return seq;
 }
 
+bool Session::add_inbound_qos2(uint16_t packet_id) {
+  if (has_inbound_qos2(packet_id)) return false;
+  queues().inbound_qos2.push_back(packet_id);
+  return true;
+}
+
+bool Session::remove_inbound_qos2(uint16_t packet_id) {
+  if (!queues_) return false;
+  auto& ids = queues_->inbound_qos2;
+  auto it = std::find(ids.begin(), ids.end(), packet_id);
+  if (it == ids.end()) return false;
+  *it = ids.back();  // order does not matter
+  ids.pop_back();
+  return true;
+}
+
+bool Session::has_inbound_qos2(uint16_t packet_id) const {
+  if (!queues_) return false;
+  const auto& ids = queues_->inbound_qos2;
+  return std::find(ids.begin(), ids.end(), packet_id) != ids.end();
+}
+
+const std::vector<uint16_t>& Session::inbound_qos2() const {
+  static const std::vector<uint16_t> kNone;
+  return queues_ ? queues_->inbound_qos2 : kNone;
+}
+
 void Session::restore_message(Outgoing entry) {
   next_seq_ = std::max(next_seq_, entry.seq + 1);
   if (entry.state == StoredMessage::State::kQueued) {
-    mutable_queue().push_back(std::move(entry));
+    push_queued(std::move(entry));
   } else {
     last_packet_id_ = std::max(last_packet_id_, entry.packet_id);
-    inflight_.push_back(std::move(entry));
+    queues().inflight.push_back(std::move(entry));
   }
 }
 

@@ -10,7 +10,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 #include "broker/codec/packets.h"
@@ -65,8 +64,13 @@ class Session {
 
   // Subscriptions by filter (the topic tree holds the index; this is the session's own list,
   // used to unsubscribe everything and to persist).
-  std::map<std::string, SubscriptionInfo>& subscriptions() { return subscriptions_; }
-  const std::map<std::string, SubscriptionInfo>& subscriptions() const { return subscriptions_; }
+  // Allocated on first use: most idle sessions never subscribe.
+  std::map<std::string, SubscriptionInfo>& subscriptions() {
+    if (!subscriptions_)
+      subscriptions_ = std::make_unique<std::map<std::string, SubscriptionInfo>>();
+    return *subscriptions_;
+  }
+  const std::map<std::string, SubscriptionInfo>& subscriptions() const;
 
   // Takes a QoS 1/2 message. When the session is online and its in-flight window has room,
   // the message gets a packet id, enters the window and kSendNow is returned; otherwise it
@@ -104,79 +108,93 @@ class Session {
 
   // In-flight messages in send order, to be sent again on reconnect (PUBLISH with DUP set, or
   // PUBREL for those already past PUBREC; MQTT-4.4.0-1).
-  const std::vector<Outgoing>& inflight() const { return inflight_; }
+  const std::deque<Outgoing>& inflight() const;
   const std::deque<Outgoing>& queued() const;
 
   // QoS 2 messages received from the client (MQTT-4.3.3-2 method B: delivered onwards on
   // PUBLISH, the id kept until PUBREL so a resent PUBLISH is not delivered twice).
   // Returns false if the id was already held: the PUBLISH is a duplicate.
-  bool add_inbound_qos2(uint16_t packet_id) { return inbound_qos2_.insert(packet_id).second; }
-  bool remove_inbound_qos2(uint16_t packet_id) { return inbound_qos2_.erase(packet_id) > 0; }
-  const std::unordered_set<uint16_t>& inbound_qos2() const { return inbound_qos2_; }
+  bool add_inbound_qos2(uint16_t packet_id);
+  bool remove_inbound_qos2(uint16_t packet_id);
+  bool has_inbound_qos2(uint16_t packet_id) const;
+  size_t inbound_qos2_count() const { return queues_ ? queues_->inbound_qos2.size() : 0; }
+  const std::vector<uint16_t>& inbound_qos2() const;
 
   // Rebuilds state loaded from the store at start-up.
   void restore_message(Outgoing entry);
 
-  void set_max_inflight(size_t n) { max_inflight_ = n == 0 ? 1 : n; }
+  void set_max_inflight(size_t n);
   size_t max_inflight() const { return max_inflight_; }
   uint64_t dropped_messages() const { return dropped_; }
-
-  // Ids of publishing connections held back because this session could not keep up.
-  std::vector<uint64_t> waiting_publishers;
 
   // Scratch space for TopicTree matches: lets the router fold overlapping subscriptions
   // into one delivery at the highest QoS without a hash map per publish.
   uint64_t match_epoch = 0;
+  uint32_t match_slot = 0;  // this session's index among the match's targets
   uint8_t match_qos = 0;
   bool match_retain_as_published = false;
-  std::vector<uint32_t> match_subscription_ids;
 
  private:
+  // Everything about messages in transit, allocated with the first one: an idle session
+  // pays for none of it.
+  struct Queues {
+    std::deque<Outgoing> inflight;       // ordered by seq; acks mostly free the front
+    std::deque<Outgoing> queued;         // ordered by seq
+    std::vector<uint16_t> inbound_qos2;  // few: bounded by our Receive Maximum
+    size_t queued_with_expiry = 0;       // lets the expiry scan be skipped when 0
+  };
+  Queues& queues() {
+    if (!queues_) queues_ = std::make_unique<Queues>();
+    return *queues_;
+  }
   uint16_t next_packet_id();
-  void erase_inflight(std::vector<Outgoing>::iterator it);
+  void erase_inflight(std::deque<Outgoing>::iterator it);
   void send_entry(Outgoing& entry);
+  void push_queued(Outgoing entry);
 
   std::string client_id_;
   uint32_t expiry_interval_s_;
-  size_t max_inflight_;
-  size_t max_queued_;
+  uint32_t max_inflight_;
+  uint32_t max_queued_;
+  uint32_t resend_pending_ = 0;  // in-flight entries with resend_pending set
   Connection* connection_ = nullptr;
-  std::map<std::string, SubscriptionInfo> subscriptions_;
-  std::deque<Outgoing>& mutable_queue();
-
-  std::vector<Outgoing> inflight_;  // ordered by seq; small (the window)
-  // Ordered by seq. Allocated on first use: an idle session does not pay for a deque.
-  std::unique_ptr<std::deque<Outgoing>> queued_;
-  std::unordered_set<uint16_t> inbound_qos2_;
+  std::unique_ptr<std::map<std::string, SubscriptionInfo>> subscriptions_;
+  std::unique_ptr<Queues> queues_;
   uint64_t next_seq_ = 1;
-  size_t resend_pending_ = 0;  // in-flight entries with resend_pending set
-  uint16_t last_packet_id_ = 0;
   uint64_t dropped_ = 0;
+  uint16_t last_packet_id_ = 0;
 };
 
 template <typename Send>
 void Session::resend_within_window(Send&& send) {
   if (resend_pending_ == 0 || connection_ == nullptr) return;
-  size_t outstanding = inflight_.size() - resend_pending_;
-  for (size_t i = 0; i < inflight_.size() && resend_pending_ > 0 && outstanding < max_inflight_;
+  std::deque<Outgoing>& inflight = queues_->inflight;
+  size_t outstanding = inflight.size() - resend_pending_;
+  for (size_t i = 0; i < inflight.size() && resend_pending_ > 0 && outstanding < max_inflight_;
        ++i) {
-    if (!inflight_[i].resend_pending) continue;
-    inflight_[i].resend_pending = false;
+    if (!inflight[i].resend_pending) continue;
+    inflight[i].resend_pending = false;
     --resend_pending_;
     ++outstanding;
-    send(static_cast<const Outgoing&>(inflight_[i]));
+    send(static_cast<const Outgoing&>(inflight[i]));
   }
 }
 
 template <typename Send>
 void Session::fill_window(Send&& send) {
+  if (!queues_) return;
+  std::deque<Outgoing>& inflight = queues_->inflight;
+  std::deque<Outgoing>& queued = queues_->queued;
   // Queued messages wait until every earlier in-flight message has been sent again.
-  while (connection_ && resend_pending_ == 0 && inflight_.size() < max_inflight_ && queued_ &&
-         !queued_->empty()) {
-    inflight_.push_back(std::move(queued_->front()));
-    queued_->pop_front();
-    send_entry(inflight_.back());
-    send(static_cast<const Outgoing&>(inflight_.back()));
+  while (connection_ && resend_pending_ == 0 && inflight.size() < max_inflight_ &&
+         !queued.empty()) {
+    if (queued.front().message && queued.front().message->expiry_at_ms != 0) {
+      --queues_->queued_with_expiry;
+    }
+    inflight.push_back(std::move(queued.front()));
+    queued.pop_front();
+    send_entry(inflight.back());
+    send(static_cast<const Outgoing&>(inflight.back()));
   }
 }
 

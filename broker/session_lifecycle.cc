@@ -10,7 +10,7 @@ Session& Broker::create_session(const std::string& client_id, uint32_t expiry_in
   auto session = std::make_unique<Session>(client_id, expiry_interval_s, options_.max_inflight,
                                            options_.max_queued_messages);
   Session& ref = *session;
-  sessions_[client_id] = std::move(session);
+  sessions_[ref.client_id()] = std::move(session);
   return ref;
 }
 
@@ -142,7 +142,7 @@ void Broker::expire_sessions_and_wills() {
   for (const auto& [id, session] : sessions_) {
     if (session->connection() == nullptr && session->expires_at_ms != 0 &&
         session->expires_at_ms <= now) {
-      expired.push_back(id);
+      expired.emplace_back(id);
     }
   }
   for (const std::string& id : expired) {

@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# Compares TopicDB with mosquitto under bench's load tool and writes docs/benchmarks.md.
+#
+#   bench/compare.sh [--rounds N] [--scenarios "fanin_qos0 latency ..."] [--no-docs]
+#                    [--results DIR]
+#
+# Builds topicdb and topicdb_load (RelWithDebInfo) if needed, installs Debian's mosquitto
+# package if it is missing, then for every round and scenario starts each broker fresh on
+# its own free port (TopicDB in its default configuration, mosquitto with
+# bench/mosquitto.conf), runs `topicdb_load --scenario S` against it and stops it. The
+# broker order alternates between rounds. Raw output goes to bench/results/latest/ (or
+# --results DIR), the summary (medians, min-max, ratios, targets) to docs/benchmarks.md
+# (with --no-docs it is printed instead).
+# Environment: BUILD_DIR (default ./build), TOPICDB_LOAD_ARGS (extra tool flags).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_DIR:-$root/build}
+rounds=3
+scenarios="fanin_qos0 fanin_qos1 fanout_qos0 fanout_qos1 latency connect_rate idle_memory"
+scenarios+=" fanin_with_100k_subs"
+write_docs=1
+results=$root/bench/results/latest
+while (($#)); do
+  case "$1" in
+    --rounds) rounds=$2; shift 2 ;;
+    --scenarios) scenarios=$2; shift 2 ;;
+    --no-docs) write_docs=0; shift ;;
+    --results) results=$2; shift 2 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) echo "compare: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+# Subscribers get their own tool process(es): one on small machines, where a second would
+# take CPU from the broker, two from 4 CPUs up (extra TOPICDB_LOAD_ARGS come after, so a
+# --sub-procs there wins).
+sub_procs=1
+if (( $(nproc) >= 4 )); then sub_procs=2; fi
+load_args="--sub-procs $sub_procs ${TOPICDB_LOAD_ARGS:-}"
+load_args=${load_args% }
+command_line="bench/compare.sh --rounds $rounds --scenarios \"$scenarios\"; tool flags: $load_args"
+
+log() { echo "compare: $*" >&2; }
+
+# --- build ------------------------------------------------------------------------------------
+if [[ ! -f "$build/build.ninja" ]] || \
+   ! grep -q '^CMAKE_BUILD_TYPE:STRING=RelWithDebInfo$' "$build/CMakeCache.txt" 2>/dev/null; then
+  log "configuring $build (RelWithDebInfo)"
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+fi
+log "building topicdb and topicdb_load"
+ninja -C "$build" topicdb topicdb_load >/dev/null
+topicdb_bin=$build/topicdb
+load_bin=$build/bench/topicdb_load
+
+# --- mosquitto --------------------------------------------------------------------------------
+# Installing the package on a systemd machine starts a mosquitto service on 1883: this script
+# never uses it; it runs its own mosquitto on a free port.
+find_mosquitto() {
+  command -v mosquitto 2>/dev/null && return
+  if [[ -x /usr/sbin/mosquitto ]]; then echo /usr/sbin/mosquitto; fi
+}
+mosquitto_bin=$(find_mosquitto)
+if [[ -z "$mosquitto_bin" ]]; then
+  log "installing Debian's mosquitto package"
+  sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    mosquitto >/dev/null
+  mosquitto_bin=$(find_mosquitto)
+  [[ -n "$mosquitto_bin" ]] || { log "mosquitto is still missing"; exit 1; }
+fi
+mosquitto_version=$( ("$mosquitto_bin" -h 2>/dev/null || true) |
+                     sed -n 's/^mosquitto version \([^ ]*\).*/\1/p' | head -1)
+
+# --- limits -----------------------------------------------------------------------------------
+# idle_memory holds 10,000 connections: the tool needs 3 descriptors per client and each broker
+# one per connection.
+ulimit -Hn 1048576 2>/dev/null || true
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+log "open files limit: $(ulimit -n)"
+
+# --- brokers ----------------------------------------------------------------------------------
+work=$(mktemp -d /tmp/topicdb-compare.XXXXXX)
+broker_pid=""
+broker_port=""
+stop_broker() {
+  if [[ -n "$broker_pid" ]] && kill -0 "$broker_pid" 2>/dev/null; then
+    kill -TERM "$broker_pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$broker_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$broker_pid" 2>/dev/null || true
+  fi
+  if [[ -n "$broker_pid" ]]; then wait "$broker_pid" 2>/dev/null || true; fi
+  broker_pid=""
+}
+cleanup() { stop_broker; rm -rf "$work"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+start_topicdb() {
+  local dir=$work/topicdb-$1
+  mkdir -p "$dir"
+  "$topicdb_bin" serve --listen 127.0.0.1:0 --data-dir "$dir/data" >"$dir/stdout" 2>"$dir/stderr" &
+  broker_pid=$!
+  broker_port=""
+  for _ in $(seq 200); do
+    local line
+    if line=$(grep -m1 '^topicdb ready ' "$dir/stdout" 2>/dev/null); then
+      local listener=${line#*listeners=}
+      listener=${listener%% *}
+      listener=${listener%%,*}
+      broker_port=${listener##*:}
+      return 0
+    fi
+    kill -0 "$broker_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  log "topicdb did not become ready:"; cat "$dir/stderr" >&2
+  return 1
+}
+
+start_mosquitto() {
+  local dir=$work/mosquitto-$1
+  mkdir -p "$dir"
+  broker_port=$(free_port)
+  sed "s/@PORT@/$broker_port/" "$root/bench/mosquitto.conf" >"$dir/mosquitto.conf"
+  "$mosquitto_bin" -c "$dir/mosquitto.conf" >"$dir/stdout" 2>"$dir/stderr" &
+  broker_pid=$!
+  for _ in $(seq 200); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$broker_port") 2>/dev/null; then return 0; fi
+    kill -0 "$broker_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  log "mosquitto did not start:"; cat "$dir/stderr" >&2
+  return 1
+}
+
+# --- other load -------------------------------------------------------------------------------
+# Other processes competing for the CPUs distort every number; before each run wait (up to
+# 6 s, so a busy machine does not stretch the run past ~10 minutes) for the machine to be
+# quiet, and record how busy it was.
+cpu_busy_pct() {
+  local a1 b1 c1 d1 e1 f1 g1 h1 a2 b2 c2 d2 e2 f2 g2 h2 _rest
+  read -r _ a1 b1 c1 d1 e1 f1 g1 h1 _rest </proc/stat
+  sleep 0.5
+  read -r _ a2 b2 c2 d2 e2 f2 g2 h2 _rest </proc/stat
+  local total=$(( (a2+b2+c2+d2+e2+f2+g2+h2) - (a1+b1+c1+d1+e1+f1+g1+h1) ))
+  local idle=$(( (d2+e2) - (d1+e1) ))
+  (( total > 0 )) || { echo 0; return; }
+  echo $(( 100 * (total - idle) / total ))
+}
+wait_for_quiet() {
+  local busy
+  for _ in $(seq 12); do
+    busy=$(cpu_busy_pct)
+    (( busy < 25 )) && break
+  done
+  echo "$busy"
+}
+
+# --- rounds -----------------------------------------------------------------------------------
+mkdir -p "$results"
+rm -f "$results"/round*_*.txt "$results"/round*_*.stderr "$results"/broker_*.log
+started=$(date +%s)
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+log "results in $results"
+# shellcheck disable=SC2086  # $load_args is split into words on purpose
+for round in $(seq "$rounds"); do
+  if ((round % 2 == 1)); then order="topicdb mosquitto"; else order="mosquitto topicdb"; fi
+  for scenario in $scenarios; do
+    for broker in $order; do
+      out=$results/round${round}_${broker}.txt
+      err=$results/round${round}_${broker}.stderr
+      tag=${round}-${scenario}
+      busy=$(wait_for_quiet)
+      if ! "start_$broker" "$tag"; then
+        echo "scenario=$scenario status=error lost=na note=broker_did_not_start" >>"$out"
+        stop_broker
+        continue
+      fi
+      line=$(timeout 200 "$load_bin" --host 127.0.0.1 --port "$broker_port" \
+               --scenario "$scenario" --broker-pid "$broker_pid" $load_args \
+               2>>"$err" | grep "^scenario=" || true)
+      if [[ -z "$line" ]]; then line="scenario=$scenario status=error lost=na note=no_output"; fi
+      if ! kill -0 "$broker_pid" 2>/dev/null; then line="$line broker_died=1"; fi
+      line="$line machine_busy_pct=$busy"
+      echo "$line" >>"$out"
+      log "round $round $broker: $line"
+      stop_broker
+      # Keep a broker's log only when it has something to say (warnings, errors).
+      if grep -qiE ' (warn|error)|^[0-9]+: (Error|Warning)' "$work/$broker-$tag/stderr" \
+           2>/dev/null; then
+        cp "$work/$broker-$tag/stderr" "$results/broker_${broker}_${tag}.log"
+      fi
+    done
+  done
+done
+find "$results" -name '*.stderr' -empty -delete
+elapsed=$(( $(date +%s) - started ))
+log "all rounds took ${elapsed}s"
+
+if ((write_docs)); then
+  python3 "$root/bench/summarize.py" --results "$results" --out "$root/docs/benchmarks.md" \
+    --rounds "$rounds" --command "$command_line" \
+    --mosquitto-version "${mosquitto_version:-unknown}" --elapsed "$elapsed" \
+    --load-before "$load_before" --load-after "$(cut -d' ' -f1-3 /proc/loadavg)"
+  log "wrote docs/benchmarks.md"
+else
+  python3 "$root/bench/summarize.py" --results "$results" --rounds "$rounds" \
+    --mosquitto-version "${mosquitto_version:-unknown}" --command "$command_line"
+fi
