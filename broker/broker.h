@@ -119,6 +119,8 @@ class Broker {
   void handle_publish(Connection& c, const mqtt::PublishPacket& p);
   bool resolve_topic_alias(Connection& c, const mqtt::PublishPacket& p, std::string* topic);
   void handle_ack(Connection& c, const mqtt::AckPacket& p);
+  void handle_ack(Connection& c, mqtt::PacketType type, uint16_t packet_id, uint8_t reason_code);
+  bool try_fast_ack(Connection& c, const mqtt::FrameHeader& header, std::string_view body);
   // handle_subscribe.cc
   void handle_subscribe(Connection& c, const mqtt::SubscribePacket& p);
   void handle_unsubscribe(Connection& c, const mqtt::UnsubscribePacket& p);

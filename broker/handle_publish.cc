@@ -141,6 +141,16 @@ void Broker::handle_publish(Connection& c, const mqtt::PublishPacket& p) {
 }
 
 void Broker::handle_ack(Connection& c, const mqtt::AckPacket& a) {
+  handle_ack(c, a.type, a.packet_id, a.reason_code);
+}
+
+void Broker::handle_ack(Connection& c, mqtt::PacketType type, uint16_t packet_id,
+                        uint8_t reason_code) {
+  struct {
+    mqtt::PacketType type;
+    uint16_t packet_id;
+    uint8_t reason_code;
+  } a{type, packet_id, reason_code};
   Session& session = *c.session;
   const bool persistent = session.persistent();
   const std::string& id = session.client_id();

@@ -145,8 +145,10 @@ void Broker::fill_window(Session& session) {
   Connection* c = session.connection();
   if (c == nullptr) return;
   // MQTT 5 §3.3.2.3.3: a message whose expiry passed before delivery started is dropped.
-  for (uint64_t seq : session.drop_expired_queued(clock_->wall_ms())) {
-    if (session.persistent()) store_->delete_message(session.client_id(), seq);
+  if (session.has_expiring_queued()) {
+    for (uint64_t seq : session.drop_expired_queued(clock_->wall_ms())) {
+      if (session.persistent()) store_->delete_message(session.client_id(), seq);
+    }
   }
   std::vector<uint16_t> too_large;
   // MQTT-4.4.0-1: unacknowledged messages of an earlier connection go first, with DUP set

@@ -74,6 +74,7 @@ void Session::push_queued(Outgoing entry) {
 
 void Session::send_entry(Outgoing& entry) {
   entry.packet_id = next_packet_id();
+  entry.id_serial = ++ids_allocated_;
   entry.state = StoredMessage::State::kPublishSent;
 }
 
@@ -81,6 +82,22 @@ void Session::send_entry(Outgoing& entry) {
 // reused only after its flow completed).
 uint16_t Session::next_packet_id() {
   const std::deque<Outgoing>& inflight = queues().inflight;
+  // Ids are handed out in sequence, so the next one can only be in use by an entry that got
+  // its id 65535 allocations ago. If even the oldest entry in flight is younger than that,
+  // no scan is needed (restored entries have serial 0 and force the scan).
+  if (inflight.empty() ||
+      (inflight.front().id_serial != 0 && ids_allocated_ - inflight.front().id_serial < 65000)) {
+    bool all_young = true;
+    if (!inflight.empty() && inflight.size() > 1) {
+      // Entries are mostly in allocation order; the front is the oldest unless a resend or a
+      // shared redelivery reordered them, which the check below catches cheaply.
+      all_young = inflight.back().id_serial >= inflight.front().id_serial;
+    }
+    if (all_young) {
+      last_packet_id_ = static_cast<uint16_t>(last_packet_id_ == 65535 ? 1 : last_packet_id_ + 1);
+      return last_packet_id_;
+    }
+  }
   for (int attempts = 0; attempts < 65535; ++attempts) {
     last_packet_id_ = static_cast<uint16_t>(last_packet_id_ == 65535 ? 1 : last_packet_id_ + 1);
     bool in_use = std::any_of(inflight.begin(), inflight.end(),

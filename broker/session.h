@@ -33,6 +33,7 @@ class Session {
     std::vector<uint32_t> subscription_ids;  // MQTT 5: of the matching subscriptions
     std::string share_group;      // "$share/g/filter" it came through, for redelivery; or empty
     bool resend_pending = false;  // in flight from an earlier connection, not yet sent again
+    uint64_t id_serial = 0;       // which packet-id allocation this is (0 = restored)
   };
 
   struct SubscriptionInfo {
@@ -82,6 +83,7 @@ class Session {
   // Removes and returns every message that came through a shared subscription and whose
   // delivery has not reached PUBREC: they go to another member when this one goes away.
   std::vector<Outgoing> take_shared_undelivered();
+  bool has_expiring_queued() const { return queues_ && queues_->queued_with_expiry > 0; }
   // Drops queued (not yet sent) messages whose expiry passed; returns their seqs.
   std::vector<uint64_t> drop_expired_queued(int64_t now_wall_ms);
   // Drops a message without delivery (expired, or too large for the client), as if
@@ -161,6 +163,7 @@ class Session {
   std::unique_ptr<std::map<std::string, SubscriptionInfo>> subscriptions_;
   std::unique_ptr<Queues> queues_;
   uint64_t next_seq_ = 1;
+  uint64_t ids_allocated_ = 0;
   uint64_t dropped_ = 0;
   uint16_t last_packet_id_ = 0;
 };
