@@ -358,6 +358,13 @@ def main():
       "phase (10 ms resolution).")
     w("- Raw output of every round: `bench/results/latest/` (round*_BROKER.txt).")
     w("")
+    # What bounds each scenario comes from profiling, not from this run: it is kept by hand
+    # in bench/analysis.md and appended here so the report stays one generated file.
+    analysis = os.path.join(os.path.dirname(os.path.abspath(__file__)), "analysis.md")
+    if os.path.exists(analysis):
+        with open(analysis) as f:
+            w(f.read().rstrip("\n"))
+        w("")
     text = "\n".join(out)
     if args.out:
         with open(args.out, "w") as f:
