@@ -72,6 +72,9 @@ void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf
   } else if (nread < 0) {
     if (nread != UV_EOF)
       log::debug("connection {} read error: {}", self->peer(), uv_strerror(nread));
+    // What the client sent before closing still counts: held PUBLISHes (at most
+    // kMaxHeldBytes) and a DISCONNECT behind them are processed, back-pressure or not.
+    if (self->held_) self->drain_held();
     self->close(false);
   }
 }
@@ -133,7 +136,7 @@ size_t Connection::dispatch_packets(const char* data, size_t len) {
 // While publishes are held, acknowledgements and pings go through (they do not depend on the
 // held packets); anything else waits behind the held PUBLISHes to keep the client's order.
 bool Connection::must_hold(mqtt::PacketType type) const {
-  if (!publishes_held_ && !held_) return false;
+  if (draining_ || (!publishes_held_ && !held_)) return false;
   switch (type) {
     case mqtt::PacketType::kPuback:
     case mqtt::PacketType::kPubrec:
@@ -144,6 +147,13 @@ bool Connection::must_hold(mqtt::PacketType type) const {
     default:
       return true;
   }
+}
+
+void Connection::drain_held() {
+  draining_ = true;
+  publishes_held_ = false;
+  std::unique_ptr<std::string> held = std::move(held_);
+  if (held && is_open()) dispatch_packets(held->data(), held->size());
 }
 
 void Connection::release_publishes() {

@@ -64,7 +64,9 @@ class Connection {
   // must stay ordered after them are kept, in order, instead of processed; acks and pings
   // still are, so two clients publishing to each other cannot block on each other's acks.
   // Past kMaxHeldBytes the socket is no longer read at all.
-  void hold_publishes() { publishes_held_ = true; }
+  void hold_publishes() {
+    if (!draining_) publishes_held_ = true;
+  }
   void release_publishes();
   bool publishes_held() const { return publishes_held_; }
   bool reading_stopped() const { return reading_stopped_; }
@@ -128,6 +130,7 @@ class Connection {
   // Parses and dispatches every whole packet at the start of `data`; returns bytes consumed.
   size_t dispatch_packets(const char* data, size_t len);
   bool must_hold(mqtt::PacketType type) const;
+  void drain_held();
   void close_handle();
   void new_out_buffer();
 
@@ -144,6 +147,7 @@ class Connection {
   size_t bytes_in_write_ = 0;
   State state_ = State::kAwaitingConnect;
   bool publishes_held_ = false;
+  bool draining_ = false;  // the peer closed: held packets are processed regardless
   bool reading_stopped_ = false;
   bool dirty_ = false;
   bool handle_open_ = false;
