@@ -83,8 +83,8 @@ class Broker {
     return buffer;
   }
   void give_spare_buffer(std::string buffer) {
-    constexpr size_t kMaxSpare = 256;
-    constexpr size_t kMaxSpareCapacity = 256 * 1024;
+    constexpr size_t kMaxSpare = 64;  // at most 8 MiB kept for reuse
+    constexpr size_t kMaxSpareCapacity = 128 * 1024;
     if (spare_buffers_.size() < kMaxSpare && buffer.capacity() > 64 &&
         buffer.capacity() <= kMaxSpareCapacity) {
       spare_buffers_.push_back(std::move(buffer));
