@@ -7,10 +7,13 @@
 namespace topicdb::broker {
 
 Session& Broker::create_session(const std::string& client_id, uint32_t expiry_interval_s) {
+  // The map's key views the session's own id: an old entry must go before a new one comes,
+  // or the key would outlive the string it points into.
+  if (sessions_.count(client_id) > 0) destroy_session(client_id);
   auto session = std::make_unique<Session>(client_id, expiry_interval_s, options_.max_inflight,
                                            options_.max_queued_messages);
   Session& ref = *session;
-  sessions_[ref.client_id()] = std::move(session);
+  sessions_.emplace(ref.client_id(), std::move(session));
   return ref;
 }
 
