@@ -142,9 +142,11 @@ void Broker::accept_connect(Connection& c, mqtt::ConnectPacket& p,
   c.session = session;
   session->set_connection(&c);
   c.set_connected();
-  log::debug("client '{}' connected from {} (v{}, clean={}, expiry={}s, keep_alive={}s)",
-             p.client_id, c.peer(), static_cast<int>(c.version), p.clean_start, expiry,
-             c.keep_alive_s);
+  if (log::level() <= log::Level::kDebug) {  // peer() costs a syscall: only when logged
+    log::debug("client '{}' connected from {} (v{}, clean={}, expiry={}s, keep_alive={}s)",
+               p.client_id, c.peer(), static_cast<int>(c.version), p.clean_start, expiry,
+               c.keep_alive_s);
+  }
 
   mqtt::ConnackPacket ack;
   ack.session_present = session_present;
