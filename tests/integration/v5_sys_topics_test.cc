@@ -49,7 +49,11 @@ TEST_F(V5SysTopicsTest, PublishesBrokerStatistics) {
       "$SYS/broker/version",
       "$SYS/broker/uptime",
       "$SYS/broker/clients/connected",
+      "$SYS/broker/clients/total",
       "$SYS/broker/messages/received",
+      "$SYS/broker/messages/sent",
+      "$SYS/broker/bytes/received",
+      "$SYS/broker/bytes/sent",
       "$SYS/broker/subscriptions/count",
       "$SYS/broker/retained messages/count",
   };
@@ -86,6 +90,13 @@ TEST_F(V5SysTopicsTest, PublishesBrokerStatistics) {
             number(first["$SYS/broker/subscriptions/count"]) + 2);
   EXPECT_GE(number(later["$SYS/broker/retained messages/count"]),
             number(first["$SYS/broker/retained messages/count"]) + 1);
+  EXPECT_GE(number(later["$SYS/broker/clients/total"]), 2);
+  // Six PUBLISHes of at least 8 bytes each came in; the watcher was sent the $SYS round.
+  EXPECT_GE(number(later["$SYS/broker/bytes/received"]),
+            number(first["$SYS/broker/bytes/received"]) + 6 * 8);
+  EXPECT_GT(number(later["$SYS/broker/bytes/sent"]), number(first["$SYS/broker/bytes/sent"]));
+  EXPECT_GE(number(later["$SYS/broker/messages/sent"]),
+            number(first["$SYS/broker/messages/sent"]) + 5);
 }
 
 // The statistics are retained: a late subscriber gets them at once.
