@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "tests/integration/v5_client.h"
+#include "tests/integration/v5_tools.h"
 
 namespace topicdb::itest::v5 {
 namespace {
@@ -107,7 +108,8 @@ TEST_F(V5ConnackKeepAliveTest, ServerKeepAliveWhenClientAsksForMore) {
   V5Client high(port());
   m::ConnackPacket ack;
   ASSERT_TRUE(high.connect(V5Client::connect_packet("ka-high", true, std::nullopt, 60), &ack));
-  EXPECT_EQ(ack.properties.server_keep_alive, std::optional<uint16_t>(5)) << describe(ack.properties);
+  EXPECT_EQ(ack.properties.server_keep_alive, std::optional<uint16_t>(5))
+      << describe(ack.properties);
 
   V5Client zero(port());
   m::ConnackPacket ack_zero;
@@ -181,8 +183,8 @@ TEST_F(V5ConnackSessionCapTest, CapsSessionExpiryAndSaysSo) {
 
   V5Client forever(port());
   m::ConnackPacket ack_forever;
-  ASSERT_TRUE(forever.connect(V5Client::connect_packet("cap-forever", true, 0xFFFFFFFF),
-                              &ack_forever));
+  ASSERT_TRUE(
+      forever.connect(V5Client::connect_packet("cap-forever", true, 0xFFFFFFFF), &ack_forever));
   EXPECT_EQ(ack_forever.properties.session_expiry_interval, std::optional<uint32_t>(10));
 
   V5Client small(port());
@@ -207,7 +209,6 @@ TEST_F(V5ConnackSessionCapTest, PahoSeesCappedSessionExpiry) {
   EXPECT_EQ(::mqtt::get<int32_t>(props, ::mqtt::property::SESSION_EXPIRY_INTERVAL), 10);
   ASSERT_TRUE(props.contains(::mqtt::property::MAXIMUM_PACKET_SIZE));
 }
-
 
 // §3.1.2.11.3 / §3.1.2.11.4: Receive Maximum 0 and Maximum Packet Size 0 are Protocol Errors;
 // the server may answer CONNACK 0x82 (§4.13) and must close the connection.

@@ -178,7 +178,6 @@ TEST_F(V5BrokerMaxPacketSizeTest, OversizedPublishDisconnects) {
   EXPECT_TRUE(sub.expect_no_publish(milliseconds(300))) << "oversized message was delivered";
 }
 
-
 // The same §2.2.1 / §4.3.3 rule seen through Receive Maximum: QoS 2 PUBLISHes refused with
 // PUBREC >= 0x80 are finished flows (§4.9: "a PUBREC packet with a Return Code greater than or
 // equal to 0x80" returns the quota), so they must not count against the server's Receive
@@ -228,7 +227,6 @@ TEST_F(V5FlowControlTest, ClientReceiveMaximumCountsQos2UntilPubcomp) {
   EXPECT_EQ(second->payload, "b");
 }
 
-
 // MQTT-3.3.4-9 also binds the retransmissions of a resumed session (MQTT-4.4.0-1): a client
 // that left 5 QoS 1 PUBLISHes unacknowledged and comes back with Receive Maximum 2 must not
 // get more than 2 unacknowledged at once; the rest follow as it acknowledges.
@@ -270,7 +268,6 @@ TEST_F(V5FlowControlTest, ReceiveMaximumAppliesToResentMessages) {
   }
   EXPECT_EQ(order, (std::vector<std::string>{"0", "1", "2", "3", "4"}));
 }
-
 
 // §4.9: "a PUBREC packet with a Return Code greater than or equal to 0x80" returns the send
 // quota, and §4.3.3 says no PUBREL follows it. With Receive Maximum 1, refusing the first

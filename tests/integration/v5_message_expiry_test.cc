@@ -120,7 +120,6 @@ TEST_F(V5MessageExpiryTest, RetainedMessageCarriesRemainingInterval) {
   EXPECT_GT(*msg->props.message_expiry_interval, 0u);
 }
 
-
 // MQTT-3.3.2-5 for an online client too: a message that expires while it waits behind a full
 // Receive Maximum window (delivery not started) is dropped; the one behind it is not.
 TEST_F(V5MessageExpiryTest, ExpiresWhileQueuedBehindReceiveMaximum) {

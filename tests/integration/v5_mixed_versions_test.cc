@@ -10,6 +10,7 @@
 #include "tests/integration/paho_client.h"
 #include "tests/integration/raw_client.h"
 #include "tests/integration/v5_client.h"
+#include "tests/integration/v5_tools.h"
 
 namespace topicdb::itest::v5 {
 namespace {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tests/integration/v5_client.h"
+#include "tests/integration/v5_tools.h"
 
 namespace topicdb::itest::v5 {
 namespace {
@@ -29,7 +30,10 @@ TEST_F(V5PropertiesTest, RawPublishPropertiesArriveUnchanged) {
   props.payload_format_indicator = 1;
   props.content_type = "application/json; charset=utf-8";
   props.response_topic = "props/reply/42";
-  props.correlation_data = std::string("\x00\xff\x10" "corr", 7);
+  props.correlation_data = std::string(
+      "\x00\xff\x10"
+      "corr",
+      7);
   props.user_properties = {{"z-first", "1"}, {"a", "x"}, {"a", "y"}, {"", ""}, {"ünï", "cødé"}};
   ASSERT_TRUE(pub.publish("props/raw", "{\"v\":1}", 1, props));
   auto msg = sub.recv_publish();
@@ -103,17 +107,45 @@ TEST_F(V5PropertiesTest, PahoPropertiesArriveUnchanged) {
 // mosquitto_pub -V 5 -> mosquitto_sub -V 5, properties printed with -F.
 TEST_F(V5PropertiesTest, MosquittoToolsPropertiesArriveUnchanged) {
   MosqSubV5 sub;
-  ASSERT_TRUE(sub.start(port(), "%t|%F|%C|%R|%D|%P|%p", {"-q", "1", "-C", "1", "-W", "10",
-                                                          "-t", "props/mosq"}));
-  ASSERT_TRUE(mosquitto_pub_v5(
-      port(), {"-t", "props/mosq", "-m", "from-mosquitto", "-q", "1",
-               "-D", "publish", "payload-format-indicator", "1",
-               "-D", "publish", "content-type", "text/csv",
-               "-D", "publish", "response-topic", "props/mosq/reply",
-               "-D", "publish", "correlation-data", "corr-123",
-               "-D", "publish", "user-property", "b", "2",
-               "-D", "publish", "user-property", "a", "1",
-               "-D", "publish", "user-property", "b", "3"}));
+  ASSERT_TRUE(sub.start(port(), "%t|%F|%C|%R|%D|%P|%p",
+                        {"-q", "1", "-C", "1", "-W", "10", "-t", "props/mosq"}));
+  ASSERT_TRUE(mosquitto_pub_v5(port(), {"-t",
+                                        "props/mosq",
+                                        "-m",
+                                        "from-mosquitto",
+                                        "-q",
+                                        "1",
+                                        "-D",
+                                        "publish",
+                                        "payload-format-indicator",
+                                        "1",
+                                        "-D",
+                                        "publish",
+                                        "content-type",
+                                        "text/csv",
+                                        "-D",
+                                        "publish",
+                                        "response-topic",
+                                        "props/mosq/reply",
+                                        "-D",
+                                        "publish",
+                                        "correlation-data",
+                                        "corr-123",
+                                        "-D",
+                                        "publish",
+                                        "user-property",
+                                        "b",
+                                        "2",
+                                        "-D",
+                                        "publish",
+                                        "user-property",
+                                        "a",
+                                        "1",
+                                        "-D",
+                                        "publish",
+                                        "user-property",
+                                        "b",
+                                        "3"}));
   auto lines = sub.collect(1, milliseconds(5000));
   ASSERT_EQ(lines.size(), 1u) << "mosquitto_sub output:\n" << sub.log();
   auto fields = split(lines[0], '|');

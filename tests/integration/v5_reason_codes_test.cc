@@ -128,8 +128,8 @@ TEST_F(V5ReasonCodesTest, SubscriptionIdentifierFromClientIsProtocolError) {
   p.properties.subscription_identifiers = {3};
   ASSERT_TRUE(c.send(p));
   uint8_t got = 0;
-  EXPECT_TRUE(c.expect_disconnect_any({m::reason::kProtocolError, m::reason::kMalformedPacket},
-                                      &got));
+  EXPECT_TRUE(
+      c.expect_disconnect_any({m::reason::kProtocolError, m::reason::kMalformedPacket}, &got));
   EXPECT_EQ(reason_hex(got), reason_hex(m::reason::kProtocolError));
 }
 
@@ -183,7 +183,6 @@ TEST_F(V5ReasonCodesTest, SubackTopicFilterInvalid) {
   EXPECT_EQ(codes[2], 2);
 }
 
-
 // §2.2.1: a QoS 2 packet identifier is free again once the sender got "PUBCOMP or a PUBREC
 // with a Reason Code of 128 or greater"; §4.3.3: after such a PUBREC no PUBREL follows. So a
 // QoS 2 PUBLISH refused with PUBREC 0x87 ($SYS) must not leave its id "in use": the next
@@ -203,7 +202,8 @@ TEST_F(V5ReasonCodesTest, PacketIdReusableAfterRefusedQos2) {
   ASSERT_TRUE(pub.send(refused));
   auto rec = pub.recv_type(m::PacketType::kPubrec);
   ASSERT_TRUE(rec);
-  ASSERT_EQ(reason_hex(rec->get<m::AckPacket>()->reason_code), reason_hex(m::reason::kNotAuthorized));
+  ASSERT_EQ(reason_hex(rec->get<m::AckPacket>()->reason_code),
+            reason_hex(m::reason::kNotAuthorized));
 
   // Same packet id, new message (no DUP): a fresh QoS 2 flow.
   m::PublishPacket fresh;
@@ -239,9 +239,11 @@ TEST_F(V5ReasonCodesTest, DisconnectRespectsClientMaximumPacketSize) {
   auto packet = c.raw().recv_packet(milliseconds(3000));
   ASSERT_TRUE(packet) << "no DISCONNECT at all";
   ASSERT_EQ(packet->type(), kDisconnect) << describe(*packet);
-  const size_t total = 1 + encode_remaining_length(packet->body.size()).size() + packet->body.size();
+  const size_t total =
+      1 + encode_remaining_length(packet->body.size()).size() + packet->body.size();
   EXPECT_LE(total, 16u) << "DISCONNECT of " << total
-                        << " bytes exceeds the client's Maximum Packet Size 16: " << hex(packet->body);
+                        << " bytes exceeds the client's Maximum Packet Size 16: "
+                        << hex(packet->body);
   ASSERT_FALSE(packet->body.empty());
   EXPECT_EQ(reason_hex(packet->body[0]), reason_hex(m::reason::kProtocolError));
 }

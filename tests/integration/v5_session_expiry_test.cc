@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tests/integration/v5_client.h"
+#include "tests/integration/v5_tools.h"
 
 namespace topicdb::itest::v5 {
 namespace {
@@ -162,7 +163,6 @@ TEST_F(V5SessionExpiryTest, ZeroExpirySessionDoesNotSurviveRestart) {
   EXPECT_FALSE(present);
 }
 
-
 // Subscription identifiers are part of the session state (§4.1, §3.3.4 MQTT-3.3.4-3/4): a
 // message queued for an offline session whose two overlapping subscriptions have ids 1 and 2
 // must still carry both after a restart.
@@ -209,9 +209,11 @@ TEST_F(V5SessionExpiryTest, QueuedMessageKeepsAllSubscriptionIds) {
 // The same with the mosquitto tools: `mosquitto_sub -V 5 -c -x 60` leaves a session behind,
 // a QoS 1 message published meanwhile is delivered when it comes back.
 TEST_F(V5SessionExpiryTest, MosquittoToolsPersistentSession) {
-  const std::vector<std::string> base = {MOSQUITTO_SUB, "-h", "127.0.0.1", "-p",
-                                         std::to_string(port()), "-V", "5", "-i", "mosq-se",
-                                         "-c", "-x", "60", "-q", "1", "-t", "se/mosq"};
+  const std::vector<std::string> base = {
+      MOSQUITTO_SUB, "-h", "127.0.0.1", "-p",      std::to_string(port()),
+      "-V",          "5",  "-i",        "mosq-se", "-c",
+      "-x",          "60", "-q",        "1",       "-t",
+      "se/mosq"};
   auto first = base;
   first.push_back("-E");  // subscribe, then disconnect
   ProcessResult r1 = run_process(first, milliseconds(10000));
@@ -223,7 +225,6 @@ TEST_F(V5SessionExpiryTest, MosquittoToolsPersistentSession) {
   EXPECT_EQ(r2.exit_code, 0) << r2.output;
   EXPECT_EQ(r2.output, "while-away\n");
 }
-
 
 // Session expiry keeps running while the broker is down (§3.1.2.11.2 counts from the
 // disconnect): a 2 s session whose broker is stopped for 3 s is gone after the restart.
@@ -237,7 +238,6 @@ TEST_F(V5SessionExpiryTest, ExpiryCountsWhileBrokerIsDown) {
   ASSERT_TRUE(c.connect("se-down", false, 2, &present));
   EXPECT_FALSE(present) << "2 s session survived 3 s of broker downtime";
 }
-
 
 // The subscription identifier is stored with the subscription: live messages after a restart
 // still carry it.

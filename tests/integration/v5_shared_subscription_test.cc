@@ -155,7 +155,6 @@ TEST_F(V5SharedSubscriptionTest, SharedSubscriptionCarriesIdentifier) {
   EXPECT_EQ(msg->props.subscription_identifiers, (std::vector<uint32_t>{33})) << describe(*msg);
 }
 
-
 // UNSUBSCRIBE of a shared subscription: UNSUBACK 0x00, and the remaining member gets all.
 TEST_F(V5SharedSubscriptionTest, UnsubscribeLeavesGroup) {
   V5Client a(port());

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tests/integration/v5_client.h"
+#include "tests/integration/v5_tools.h"
 
 namespace topicdb::itest::v5 {
 namespace {
@@ -111,7 +112,8 @@ TEST_F(V5RetainHandlingTest, Handling2NeverSends) {
   V5Client c(port());
   ASSERT_TRUE(c.connect("rh2"));
   ASSERT_TRUE(c.subscribe({sub("rh/t", 1, false, false, 2)}, 0, {1}));
-  EXPECT_TRUE(c.expect_no_publish(milliseconds(500))) << "retain handling 2 sent a retained message";
+  EXPECT_TRUE(c.expect_no_publish(milliseconds(500)))
+      << "retain handling 2 sent a retained message";
   V5Client pub(port());
   ASSERT_TRUE(pub.connect("rh2-pub"));
   ASSERT_TRUE(pub.publish("rh/t", "live", 1));
@@ -135,7 +137,8 @@ TEST_F(V5SubscriptionOptionsTest, OverlappingSubscriptionsCarryAllIdentifiers) {
   auto ids = msg->props.subscription_identifiers;
   std::sort(ids.begin(), ids.end());
   EXPECT_EQ(ids, (std::vector<uint32_t>{1, 2})) << describe(*msg);
-  EXPECT_TRUE(c.expect_no_publish(milliseconds(300))) << "overlapping subscriptions delivered twice";
+  EXPECT_TRUE(c.expect_no_publish(milliseconds(300)))
+      << "overlapping subscriptions delivered twice";
 
   // Only "sid/#" matches this one.
   ASSERT_TRUE(pub.publish("sid/a/y", "one", 1));

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "tests/integration/v5_client.h"
+#include "tests/integration/v5_tools.h"
 
 namespace topicdb::itest::v5 {
 namespace {
@@ -104,8 +105,8 @@ TEST_F(V5TopicAliasTest, AliasZeroIsRejected) {
   ASSERT_TRUE(pub.connect("alias-zero"));
   ASSERT_TRUE(pub.send(aliased("alias/zero", 0, "x")));
   uint8_t got = 0;
-  EXPECT_TRUE(pub.expect_disconnect_any({m::reason::kTopicAliasInvalid, m::reason::kProtocolError},
-                                        &got));
+  EXPECT_TRUE(
+      pub.expect_disconnect_any({m::reason::kTopicAliasInvalid, m::reason::kProtocolError}, &got));
 }
 
 // §3.3.2.3.4: an empty topic with an alias that has no mapping is a Protocol Error (0x82).
@@ -202,7 +203,6 @@ TEST_F(V5TopicAliasTest, OutboundAliasesStayWithinClientMaximum) {
     EXPECT_EQ(resolved, msg.payload) << "message " << i << " resolves to the wrong topic";
   }
 }
-
 
 // Interop: Paho MQTT 5 (which leaves alias resolution to the application) parses the
 // broker's aliased PUBLISHes, and resolving them as §3.3.2.3.4 says yields the right topics.

@@ -133,12 +133,12 @@ TEST_F(V5WillTest, WillPropertiesArePassedThrough) {
   EXPECT_EQ(msg->props.payload_format_indicator, std::optional<uint8_t>(1));
   EXPECT_EQ(msg->props.content_type, std::optional<std::string>("text/plain"));
   EXPECT_EQ(msg->props.response_topic, std::optional<std::string>("will/reply"));
-  EXPECT_EQ(msg->props.correlation_data, std::optional<std::string>(std::string("\x00\x01\x02", 3)));
+  EXPECT_EQ(msg->props.correlation_data,
+            std::optional<std::string>(std::string("\x00\x01\x02", 3)));
   std::vector<std::pair<std::string, std::string>> expected = {{"k", "v1"}, {"k", "v2"}};
   EXPECT_EQ(msg->props.user_properties, expected);
   EXPECT_FALSE(msg->props.will_delay_interval.has_value());
 }
-
 
 // MQTT-3.1.2-8: a new Network Connection for the client id before the delay passed means no
 // will; a takeover is such a connection (the old one is closed with 0x8E).
