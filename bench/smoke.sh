@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CTest smoke test of the load tool: starts the real broker on a free port, runs
-# `topicdb_load --smoke` (every scenario, tiny counts) against it and passes if the tool
-# exits 0. No performance thresholds.
+# `topicdb_load --smoke` (every scenario, tiny counts) against it twice, with and without
+# --no-coalesce, and passes if the tool exits 0 both times. No performance thresholds.
 # Usage: bench/smoke.sh PATH/TO/topicdb PATH/TO/topicdb_load
 set -euo pipefail
 
@@ -48,9 +48,14 @@ if [[ -z "$port" ]]; then
   exit 1
 fi
 
+# Both I/O modes of the tool: coalesced (the default) and one syscall per libmosquitto call.
 status=0
 timeout 50 "$load" --smoke --host 127.0.0.1 --port "$port" --broker-pid "$broker_pid" \
   --timeout 15 || status=$?
+if [[ $status -eq 0 ]]; then
+  timeout 50 "$load" --smoke --no-coalesce --host 127.0.0.1 --port "$port" \
+    --broker-pid "$broker_pid" --timeout 15 || status=$?
+fi
 if ! kill -0 "$broker_pid" 2>/dev/null; then
   echo "smoke: the broker died during the run" >&2
   cat "$work/stderr" >&2

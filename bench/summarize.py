@@ -332,6 +332,10 @@ def main():
       "API from epoll loops, MQTT 3.1.1, TCP_NODELAY, over 127.0.0.1: publishers in one "
       "process, the subscribers of the throughput scenarios in `--sub-procs` more (see the "
       "command above). "
+      "Unless the tool flags say `--no-coalesce`, the tool gathers libmosquitto's socket "
+      "I/O: one `recv` of up to 64 KiB serves its three reads per packet, and its writes "
+      "(PUBACKs included) go out once per loop turn; the same tool drives both brokers "
+      "(see bench/README.md). "
       "Each broker is started fresh for every scenario of every round, the broker order "
       "alternates between rounds, and every throughput run is preceded by an unmeasured "
       "warm-up of a tenth of its messages.")

@@ -1,5 +1,7 @@
 #include "bench/load/event_loop.h"
 
+#include "bench/load/coalesced_io.h"
+
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -33,6 +35,7 @@ Client::Client(EventLoop* loop, std::string client_id, const Settings& settings)
 
 Client::~Client() {
   loop_->untrack(this);
+  loop_->unmark_ready(this);
   if (fd_ >= 0) loop_->remove(fd_);
   fd_ = -1;
   if (mosq_ != nullptr) mosquitto_destroy(mosq_);
@@ -88,7 +91,8 @@ void Client::disconnect() {
 void Client::handle_events(uint32_t events) {
   if (mosq_ == nullptr || fd_ < 0) return;
   if ((events & EPOLLOUT) != 0) {
-    mosquitto_loop_write(mosq_, 1);
+    // Bytes the coalescing buffer holds go first: libmosquitto's queue comes after them.
+    if (coalesced_io::flush(fd_)) mosquitto_loop_write(mosq_, 1);
   }
   if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) != 0) {
     // mosquitto_loop_read() reads a single packet per call unless QoS > 0 messages are
@@ -99,6 +103,8 @@ void Client::handle_events(uint32_t events) {
       int rc = mosquitto_loop_read(mosq_, 1);
       if (rc != MOSQ_ERR_SUCCESS || errno == EAGAIN || errno == EWOULDBLOCK) break;
     }
+    // Data already pulled into the coalescing buffer does not wake epoll again.
+    if (fd_ >= 0 && coalesced_io::has_buffered_input(fd_)) loop_->mark_ready(this);
   }
   sync_interest();
 }
@@ -107,14 +113,15 @@ void Client::misc() {
   if (fd_ >= 0) mosquitto_loop_misc(mosq_);
 }
 
-void Client::sync_interest() {
+void Client::sync_interest(bool flush_blocked) {
   if (mosq_ == nullptr) return;
   int sock = mosquitto_socket(mosq_);
   if (sock < 0) {
     socket_gone();
     return;
   }
-  bool want_out = mosquitto_want_write(mosq_);
+  if (fd_ != sock) coalesced_io::attach(sock);
+  bool want_out = mosquitto_want_write(mosq_) || flush_blocked;
   if (fd_ != sock) {
     if (fd_ >= 0) loop_->remove(fd_);
     fd_ = sock;
@@ -181,6 +188,8 @@ EventLoop::~EventLoop() {
 }
 
 void EventLoop::add(Client* c, int fd, bool want_out) {
+  if (static_cast<size_t>(fd) >= by_fd_.size()) by_fd_.resize(static_cast<size_t>(fd) + 1);
+  by_fd_[static_cast<size_t>(fd)] = c;
   epoll_event ev{};
   ev.events = EPOLLIN | (want_out ? EPOLLOUT : 0u);
   ev.data.ptr = c;
@@ -194,12 +203,38 @@ void EventLoop::modify(Client* c, int fd, bool want_out) {
   epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev);
 }
 
-void EventLoop::remove(int fd) { epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr); }
+void EventLoop::remove(int fd) {
+  if (static_cast<size_t>(fd) < by_fd_.size()) by_fd_[static_cast<size_t>(fd)] = nullptr;
+  epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+}
+
+void EventLoop::mark_ready(Client* c) {
+  for (Client* r : ready_) {
+    if (r == c) return;
+  }
+  ready_.push_back(c);
+}
+
+void EventLoop::unmark_ready(Client* c) {
+  for (size_t i = 0; i < ready_.size(); ++i) {
+    if (ready_[i] == c) {
+      ready_.erase(ready_.begin() + static_cast<ptrdiff_t>(i));
+      return;
+    }
+  }
+}
 
 void EventLoop::poll(int64_t timeout_ns) {
   constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
-  if (timeout_ns < 0) timeout_ns = 0;
+  // Gathered writes go out before the loop waits; a socket the kernel did not fully take
+  // waits for EPOLLOUT.
+  coalesced_io::flush_all([this](int fd) {
+    if (static_cast<size_t>(fd) < by_fd_.size() && by_fd_[static_cast<size_t>(fd)] != nullptr) {
+      by_fd_[static_cast<size_t>(fd)]->sync_interest(/*flush_blocked=*/true);
+    }
+  });
+  if (timeout_ns < 0 || !ready_.empty()) timeout_ns = 0;
   timespec ts{};
   ts.tv_sec = static_cast<time_t>(timeout_ns / 1'000'000'000);
   ts.tv_nsec = static_cast<long>(timeout_ns % 1'000'000'000);
@@ -207,6 +242,10 @@ void EventLoop::poll(int64_t timeout_ns) {
   for (int i = 0; i < n; ++i) {
     static_cast<Client*>(events[i].data.ptr)->handle_events(events[i].events);
   }
+  // Clients whose coalescing buffer still holds input (they hit the per-turn read cap).
+  std::vector<Client*> ready;
+  ready.swap(ready_);
+  for (Client* c : ready) c->handle_events(EPOLLIN);
   int64_t now = now_ns();
   if (now >= next_misc_ns_) {
     next_misc_ns_ = now + 1'000'000'000;

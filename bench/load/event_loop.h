@@ -66,6 +66,10 @@ class Client {
   // For the loop.
   void handle_events(uint32_t events);
   void misc();
+  // Makes the epoll registration follow the library's socket and mosquitto_want_write();
+  // flush_blocked: the coalescing buffer holds output the kernel did not take, so EPOLLOUT
+  // is wanted too (EventLoop::poll says so after each flush that stays blocked).
+  void sync_interest(bool flush_blocked = false);
 
  private:
   static void on_connect_cb(mosquitto* m, void* self, int rc);
@@ -74,8 +78,6 @@ class Client {
   static void on_publish_cb(mosquitto* m, void* self, int mid);
   static void on_subscribe_cb(mosquitto* m, void* self, int mid, int count, const int* granted);
 
-  // Makes the epoll registration follow the library's socket and mosquitto_want_write().
-  void sync_interest();
   void socket_gone();
 
   EventLoop* loop_;
@@ -121,9 +123,14 @@ class EventLoop {
   void remove(int fd);
   void track(Client* c) { clients_.insert(c); }
   void untrack(Client* c) { clients_.erase(c); }
+  // `c` has input in its coalescing buffer: the next poll() handles it without waiting.
+  void mark_ready(Client* c);
+  void unmark_ready(Client* c);
 
  private:
   int epfd_ = -1;
+  std::vector<Client*> by_fd_;  // registered client per descriptor
+  std::vector<Client*> ready_;
   int64_t next_misc_ns_ = 0;
   std::unordered_set<Client*> clients_;
 };

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bench/load/coalesced_io.h"
 #include "bench/load/scenarios.h"
 
 namespace {
@@ -22,7 +23,7 @@ void usage(FILE* out) {
                "                    [--messages N] [--payload BYTES] [--smoke]\n"
                "                    [--broker-pid PID] [--protocol 4|5] [--timeout SECONDS]\n"
                "                    [--window N] [--connections N] [--source-ips N]\n"
-               "                    [--sub-procs N]\n"
+               "                    [--sub-procs N] [--no-coalesce]\n"
                "scenarios:");
   for (const std::string& n : topicdb::bench::scenario_names()) std::fprintf(out, " %s", n.c_str());
   std::fprintf(out,
@@ -95,6 +96,11 @@ int main(int argc, char** argv) {
     }
     if (key == "--smoke") {
       o.smoke = true;
+      continue;
+    }
+    if (key == "--no-coalesce") {
+      // Every libmosquitto read() and write() becomes its own syscall again.
+      topicdb::bench::coalesced_io::set_enabled(false);
       continue;
     }
     if (!has_value) {
