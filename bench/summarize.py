@@ -355,9 +355,12 @@ def main():
       "time.")
     w("- idle_memory: broker VmRSS before and after opening 10,000 idle connections "
       "(at most 40 handshakes in flight per tool process), divided by the connections.")
-    w("- fanin_with_100k_subs: fanin_qos0, then 100 connections subscribe 1,000 filters each "
-      "(exact, `+` and `#` filters sharing the published topics' first levels, none matching), "
-      "then fanin_qos0 again; `with / without` is the ratio of the two rates.")
+    w("- fanin_with_100k_subs: fanin_qos0 without, then 100 connections subscribe 1,000 "
+      "filters each (exact, `+` and `#` filters sharing the published topics' first levels, "
+      "none matching; `bench/fanin_filters.h`), fanin_qos0 twice with them, then the holders "
+      "disconnect and fanin_qos0 runs once more without (A B B A, so a drift during the "
+      "scenario weighs on both sides); each rate is over its two runs and `with / without` "
+      "is their ratio.")
     w("- Broker CPU: utime+stime of the broker process from /proc/PID/stat over the measured "
       "phase (10 ms resolution).")
     w("- Raw output of every round: `bench/results/latest/` (round*_BROKER.txt).")

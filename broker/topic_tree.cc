@@ -19,7 +19,7 @@ bool TopicTree::subscribe(std::string_view filter, const Subscriber& subscriber)
     } else if (level == "#") {
       slot = &node->hash;
     } else {
-      auto it = node->children.find(level);
+      auto it = node->children.find(key(level));
       if (it == node->children.end()) {
         it = node->children.emplace(std::string(level), nullptr).first;
       }
@@ -68,7 +68,7 @@ bool TopicTree::unsubscribe_from(Node* node, std::string_view rest, bool at_end,
   } else if (level == "#") {
     slot = &node->hash;
   } else {
-    auto it = node->children.find(level);
+    auto it = node->children.find(key(level));
     if (it == node->children.end()) return false;
     slot = &it->second;
   }
@@ -80,7 +80,7 @@ bool TopicTree::unsubscribe_from(Node* node, std::string_view rest, bool at_end,
     } else if (level == "#") {
       node->hash.reset();
     } else {
-      node->children.erase(node->children.find(level));
+      node->children.erase(node->children.find(key(level)));
     }
   }
   return removed;

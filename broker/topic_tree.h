@@ -8,8 +8,9 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
+
+#include "absl/container/flat_hash_map.h"
 
 namespace topicdb::broker {
 
@@ -63,21 +64,44 @@ class TopicTree {
 
  private:
   struct Node;
-  struct StringHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
+  // Abseil's open-addressing map: a lookup is a few probes of one control-byte group, with
+  // no division and no pointer chase to a bucket node, so a level with 10,000 children costs
+  // about what a level with one does (the "flat in unrelated work" target). Values are
+  // unique_ptrs, so nodes do not move when the map grows. It takes string_view keys for
+  // lookup without building a std::string.
+  using ChildMap = absl::flat_hash_map<std::string, std::unique_ptr<Node>>;
+  // Debian's Abseil has its own string_view type (built without std::string_view).
+  static absl::string_view key(std::string_view level) { return {level.data(), level.size()}; }
   struct Node {
-    std::unordered_map<std::string, std::unique_ptr<Node>, StringHash, std::equal_to<>> children;
+    ChildMap children;
     std::unique_ptr<Node> plus;  // the '+' child
     std::unique_ptr<Node> hash;  // the '#' child (a leaf: '#' is always last)
     std::vector<Subscriber> subscribers;
     bool empty() const { return children.empty() && !plus && !hash && subscribers.empty(); }
   };
 
+  // Each topic level is looked up in the children of every branch that reaches its depth
+  // (the exact child and the '+' child's, often several): its hash is computed once.
+  class LevelHashes {
+   public:
+    size_t get(size_t depth, std::string_view level, const ChildMap::hasher& hasher) {
+      if (depth >= kCached) return hasher(key(level));
+      if ((known_ & (1u << depth)) == 0) {
+        value_[depth] = hasher(key(level));
+        known_ |= 1u << depth;
+      }
+      return value_[depth];
+    }
+
+   private:
+    static constexpr size_t kCached = 16;
+    size_t value_[kCached];
+    uint32_t known_ = 0;
+  };
+
   template <typename Visitor>
-  static void match_from(const Node& node, std::string_view rest, bool at_end, bool first_level,
-                         bool dollar_topic, Visitor& visitor);
+  static void match_from(const Node& node, std::string_view rest, bool at_end, size_t depth,
+                         bool dollar_topic, LevelHashes& hashes, Visitor& visitor);
   bool unsubscribe_from(Node* node, std::string_view rest, bool at_end, const Subscriber& owner);
 
   std::unique_ptr<Node> root_;
@@ -89,15 +113,16 @@ class TopicTree {
 template <typename Visitor>
 void TopicTree::match(std::string_view topic, Visitor&& visitor) const {
   bool dollar = !topic.empty() && topic.front() == '$';
-  match_from(*root_, topic, false, true, dollar, visitor);
+  LevelHashes hashes;
+  match_from(*root_, topic, false, 0, dollar, hashes, visitor);
 }
 
 // `rest` is the part of the topic not yet consumed; `at_end` is true once every level has
 // been consumed (distinguishes "a/" — one more empty level — from "a").
 template <typename Visitor>
-void TopicTree::match_from(const Node& node, std::string_view rest, bool at_end, bool first_level,
-                           bool dollar_topic, Visitor& visitor) {
-  bool wildcards_allowed = !(first_level && dollar_topic);
+void TopicTree::match_from(const Node& node, std::string_view rest, bool at_end, size_t depth,
+                           bool dollar_topic, LevelHashes& hashes, Visitor& visitor) {
+  bool wildcards_allowed = !(depth == 0 && dollar_topic);
   // "a/#" also matches "a" (MQTT-4.7.1-2): the '#' child matches zero or more levels.
   if (node.hash && wildcards_allowed) {
     for (const Subscriber& s : node.hash->subscribers) visitor(s);
@@ -112,13 +137,14 @@ void TopicTree::match_from(const Node& node, std::string_view rest, bool at_end,
       slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
   bool next_at_end = slash == std::string_view::npos;
   if (!node.children.empty()) {
-    auto it = node.children.find(level);
+    auto it =
+        node.children.find(key(level), hashes.get(depth, level, node.children.hash_function()));
     if (it != node.children.end()) {
-      match_from(*it->second, next, next_at_end, false, dollar_topic, visitor);
+      match_from(*it->second, next, next_at_end, depth + 1, dollar_topic, hashes, visitor);
     }
   }
   if (node.plus && wildcards_allowed) {
-    match_from(*node.plus, next, next_at_end, false, dollar_topic, visitor);
+    match_from(*node.plus, next, next_at_end, depth + 1, dollar_topic, hashes, visitor);
   }
 }
 

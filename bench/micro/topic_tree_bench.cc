@@ -2,11 +2,13 @@
 // subscriptions, and subscribe/unsubscribe churn on a tree of that size.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "bench/fanin_filters.h"
 #include "broker/topic_tree.h"
 
 namespace topicdb::broker {
@@ -144,7 +146,36 @@ void BM_TopicTreeBuild(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * filters.size()));
 }
 
+// The fanin_with_100k_subs scenario's tree: the fan-in subscription bench/fanin/+/data plus
+// N others sharing its first levels (bench/fanin_filters.h), matching bench/fanin/P/data.
+// Arg 0 against Arg 100000 is the "cost flat in unrelated work" target without sockets.
+void BM_TopicTreeFanInMatch(benchmark::State& state) {
+  TopicTree tree;
+  Subscriber fan_in;
+  fan_in.session = fake_session(1'000'000'000);
+  tree.subscribe("bench/fanin/+/data", fan_in);
+  const auto others = static_cast<size_t>(state.range(0));
+  for (size_t c = 0; c * 1000 < others; ++c) {
+    fill_tree(&tree, bench::non_matching_filters(c, std::min<size_t>(1000, others - c * 1000)));
+  }
+  std::vector<std::string> topics;
+  for (int p = 0; p < 10; ++p) topics.push_back("bench/fanin/" + std::to_string(p) + "/data");
+  size_t i = 0;
+  uint64_t matches = 0;
+  for (auto _ : state) {
+    tree.match(topics[i++ % 10], [&](const Subscriber& s) {
+      ++matches;
+      benchmark::DoNotOptimize(s.session);
+    });
+  }
+  if (matches != static_cast<uint64_t>(state.iterations()))
+    state.SkipWithError("a topic did not match exactly once");
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  state.counters["subscriptions"] = static_cast<double>(tree.subscription_count());
+}
+
 BENCHMARK(BM_TopicTreeMatch)->Arg(1000)->Arg(100000);
+BENCHMARK(BM_TopicTreeFanInMatch)->Arg(0)->Arg(100000);
 BENCHMARK(BM_TopicTreeMatchMiss)->Arg(100000);
 BENCHMARK(BM_TopicTreeSubscribeUnsubscribe)->Arg(100000);
 BENCHMARK(BM_TopicTreeBuild)->Arg(100000)->Unit(benchmark::kMillisecond);
