@@ -255,6 +255,14 @@ void Connection::close(bool flush_first) {
   broker_->on_connection_closing(*this);
   if (flush_first) {
     flush();
+    // Everything went to the kernel (the usual case, and always after a client's DISCONNECT,
+    // which the broker answers with nothing): close() sends it and then the FIN itself, so
+    // the shutdown() syscall and its extra loop turn are not needed.
+    if (bytes_in_write_ == 0 &&
+        uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t*>(&handle_)) == 0) {
+      close_handle();
+      return;
+    }
     // uv_shutdown completes after queued writes, then the handle is closed.
     auto req = std::make_unique<uv_shutdown_t>();
     req->data = this;

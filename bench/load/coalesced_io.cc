@@ -104,11 +104,11 @@ void flush_all(const std::function<void(int fd)>& still_pending) {
 
 }  // namespace topicdb::bench::coalesced_io
 
-using topicdb::bench::coalesced_io::SocketBuffers;
 using topicdb::bench::coalesced_io::g_dirty;
 using topicdb::bench::coalesced_io::kOutputLimit;
 using topicdb::bench::coalesced_io::lookup;
 using topicdb::bench::coalesced_io::pending;
+using topicdb::bench::coalesced_io::SocketBuffers;
 
 // The interposed calls. The executable's definitions come first in the dynamic symbol
 // lookup, so libmosquitto's read()/write()/close() land here.

@@ -431,7 +431,6 @@ bool flow_scenario(const std::string& name, const Options& o, const FlowSpec& sp
 
 // --- fan-in with 100,000 other subscriptions ------------------------------------------------
 
-
 // Two flows of the same spec as one: counts, seconds and CPU add up, the rate is over both.
 FlowOutcome combine(const FlowOutcome& a, const FlowOutcome& b) {
   FlowOutcome r = a;
@@ -441,8 +440,8 @@ FlowOutcome combine(const FlowOutcome& a, const FlowOutcome& b) {
   r.received += b.received;
   r.seconds += b.seconds;
   r.rate = r.seconds > 0 ? static_cast<double>(r.received) / r.seconds : 0;
-  r.broker_cpu = a.broker_cpu && b.broker_cpu ? std::optional(*a.broker_cpu + *b.broker_cpu)
-                                              : std::nullopt;
+  r.broker_cpu =
+      a.broker_cpu && b.broker_cpu ? std::optional(*a.broker_cpu + *b.broker_cpu) : std::nullopt;
   r.tool_cpu += b.tool_cpu;
   return r;
 }
