@@ -140,7 +140,9 @@ void Broker::accept(uv_stream_t* server) {
     log::warn("refusing connection from {}: {}", raw->peer(),
               shutting_down_ ? "shutting down" : "max_connections reached");
     raw->close(false);
+    return;
   }
+  raw->read_now();
 }
 
 void Broker::on_packet(Connection& c, const mqtt::FrameHeader& header, std::string_view body) {

@@ -1,5 +1,9 @@
 #include "broker/connection.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
 #include <vector>
 
 #include "base/log.h"
@@ -55,6 +59,25 @@ int Connection::accept_from(uv_stream_t* server) {
                      &Connection::on_read);
   if (rc != 0) close(false);
   return rc;
+}
+
+// MQTT clients speak first, and the CONNECT has usually arrived by the time the connection
+// is accepted. Reading it at once answers with CONNACK in this loop turn, instead of after
+// the epoll registration and another epoll_wait; if nothing is there yet, libuv's read
+// watcher picks it up as usual.
+void Connection::read_now() {
+  uv_os_fd_t fd = -1;
+  if (!is_open() || uv_fileno(reinterpret_cast<uv_handle_t*>(&handle_), &fd) != 0) return;
+  std::string& scratch = broker_->read_scratch();
+  ssize_t n = recv(fd, scratch.data(), scratch.size(), 0);
+  if (n > 0) {
+    handle_bytes(scratch.data(), static_cast<size_t>(n));
+  } else if (n == 0) {
+    close(false);  // the client closed without a word
+  } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+    log::debug("connection {} read error: {}", peer(), std::strerror(errno));
+    close(false);
+  }
 }
 
 // All connections read into one loop-wide buffer; only a packet split across reads is

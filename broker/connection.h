@@ -34,6 +34,8 @@ class Connection {
   // Accepts a pending connection from `server` and starts reading. Non-zero on failure
   // (the handle is then already being closed).
   int accept_from(uv_stream_t* server);
+  // Reads what the client already sent (its CONNECT, usually) without waiting for epoll.
+  void read_now();
 
   uint64_t id() const { return id_; }
   State state() const { return state_; }

@@ -38,6 +38,14 @@ void RawClient::close() {
   fd_ = -1;
 }
 
+void RawClient::abort_with_reset() {
+  if (fd_ < 0) return;
+  linger option{};
+  option.l_onoff = 1;
+  option.l_linger = 0;
+  setsockopt(fd_, SOL_SOCKET, SO_LINGER, &option, sizeof(option));
+}
+
 ::testing::AssertionResult RawClient::connect(uint16_t port, milliseconds timeout) {
   (void)kSigpipeIgnored;
   close();

@@ -57,6 +57,8 @@ class RawClient {
 
   // Closes the socket without sending DISCONNECT (the "abnormal" close).
   void close();
+  // Makes the next close() send a TCP reset instead of a FIN (SO_LINGER with timeout 0).
+  void abort_with_reset();
   bool is_open() const { return fd_ >= 0; }
   // Packets skipped by recv_packet_of_type.
   const std::vector<Packet>& skipped() const { return skipped_; }
