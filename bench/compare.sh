@@ -11,7 +11,9 @@
 # broker order alternates between rounds. Raw output goes to bench/results/latest/ (or
 # --results DIR), the summary (medians, min-max, ratios, targets) to docs/benchmarks.md
 # (with --no-docs it is printed instead).
-# Environment: BUILD_DIR (default ./build), TOPICDB_LOAD_ARGS (extra tool flags).
+# Environment: BUILD_DIR (default ./build), TOPICDB_LOAD_ARGS (extra tool flags),
+# TOPICDB_PIN_SCENARIOS (scenarios run with broker and tool pinned to CPUs 0 and 1; default
+# connect_rate, empty for none).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,7 +29,7 @@ while (($#)); do
     --scenarios) scenarios=$2; shift 2 ;;
     --no-docs) write_docs=0; shift ;;
     --results) results=$2; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "compare: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -38,7 +40,16 @@ sub_procs=1
 if (( $(nproc) >= 4 )); then sub_procs=2; fi
 load_args="--sub-procs $sub_procs ${TOPICDB_LOAD_ARGS:-}"
 load_args=${load_args% }
+# Scenarios that are one long chain of round trips between one client and the broker run
+# with the broker on CPU 0 and the tool on CPU 1, for both brokers alike: otherwise where the
+# scheduler happens to place the two processes (same CPU or not, migrating or not) changes
+# their rate up to threefold from one run to the next and drowns the brokers' difference.
+pin_scenarios=${TOPICDB_PIN_SCENARIOS-connect_rate}
+if (( $(nproc) < 2 )) || ! command -v taskset >/dev/null; then pin_scenarios=""; fi
 command_line="bench/compare.sh --rounds $rounds --scenarios \"$scenarios\"; tool flags: $load_args"
+if [[ -n "$pin_scenarios" ]]; then
+  command_line+="; pinned (broker CPU 0, tool CPU 1): $pin_scenarios"
+fi
 
 log() { echo "compare: $*" >&2; }
 
@@ -105,7 +116,8 @@ free_port() {
 start_topicdb() {
   local dir=$work/topicdb-$1
   mkdir -p "$dir"
-  "$topicdb_bin" serve --listen 127.0.0.1:0 --data-dir "$dir/data" >"$dir/stdout" 2>"$dir/stderr" &
+  "${pin_broker[@]}" "$topicdb_bin" serve --listen 127.0.0.1:0 --data-dir "$dir/data" \
+    >"$dir/stdout" 2>"$dir/stderr" &
   broker_pid=$!
   broker_port=""
   for _ in $(seq 200); do
@@ -129,7 +141,7 @@ start_mosquitto() {
   mkdir -p "$dir"
   broker_port=$(free_port)
   sed "s/@PORT@/$broker_port/" "$root/bench/mosquitto.conf" >"$dir/mosquitto.conf"
-  "$mosquitto_bin" -c "$dir/mosquitto.conf" >"$dir/stdout" 2>"$dir/stderr" &
+  "${pin_broker[@]}" "$mosquitto_bin" -c "$dir/mosquitto.conf" >"$dir/stdout" 2>"$dir/stderr" &
   broker_pid=$!
   for _ in $(seq 200); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$broker_port") 2>/dev/null; then return 0; fi
@@ -178,12 +190,18 @@ for round in $(seq "$rounds"); do
       err=$results/round${round}_${broker}.stderr
       tag=${round}-${scenario}
       busy=$(wait_for_quiet)
+      pin_broker=(env)
+      pin_tool=(env)
+      if [[ " $pin_scenarios " == *" $scenario "* ]]; then
+        pin_broker=(taskset -c 0)
+        pin_tool=(taskset -c 1)
+      fi
       if ! "start_$broker" "$tag"; then
         echo "scenario=$scenario status=error lost=na note=broker_did_not_start" >>"$out"
         stop_broker
         continue
       fi
-      line=$(timeout 200 "$load_bin" --host 127.0.0.1 --port "$broker_port" \
+      line=$(timeout 200 "${pin_tool[@]}" "$load_bin" --host 127.0.0.1 --port "$broker_port" \
                --scenario "$scenario" --broker-pid "$broker_pid" $load_args \
                2>>"$err" | grep "^scenario=" || true)
       if [[ -z "$line" ]]; then line="scenario=$scenario status=error lost=na note=no_output"; fi

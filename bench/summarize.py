@@ -351,8 +351,14 @@ def main():
       "the missing messages counted as lost.")
     w("- latency: 1 publisher → 1 subscriber, QoS 0, 5,000 msg/s for 5 s; the payload carries "
       "the send time (same clock); the first 2% are not sampled.")
+    pinned = ""
+    if "connect_rate" in args.command.partition("pinned")[2]:
+        pinned = (", with the broker pinned to CPU 0 and the tool to CPU 1 (`taskset`, both "
+                  "brokers alike): unpinned, where the scheduler places the two processes "
+                  "changes this chain of round trips threefold between runs (same CPU "
+                  "~20k/s, different CPUs ~7k/s), for either broker")
     w("- connect_rate: 2,000 sequential CONNECT → CONNACK → DISCONNECT, a new client each "
-      "time.")
+      f"time{pinned}.")
     w("- idle_memory: broker VmRSS before and after opening 10,000 idle connections "
       "(at most 40 handshakes in flight per tool process), divided by the connections.")
     w("- fanin_with_100k_subs: fanin_qos0 without, then 100 connections subscribe 1,000 "
