@@ -1,5 +1,6 @@
 #include "bench/load/coalesced_io.h"
 
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -66,8 +67,20 @@ bool flush_socket(int fd, SocketBuffers& s) {
 void set_enabled(bool enabled) { g_enabled = enabled; }
 bool enabled() { return g_enabled; }
 
+// A forked worker inherits the parent's client sockets and their buffers: the sockets stay
+// the parent's to use, so the child forgets them instead of ever flushing the parent's
+// pending bytes (which would send them twice).
+namespace {
+void forget_all_in_child() {
+  g_sockets.clear();
+  g_dirty.clear();
+}
+}  // namespace
+
 void attach(int fd) {
   if (!g_enabled || fd < 0) return;
+  static const bool registered = pthread_atfork(nullptr, nullptr, &forget_all_in_child) == 0;
+  (void)registered;
   if (static_cast<size_t>(fd) >= g_sockets.size()) g_sockets.resize(static_cast<size_t>(fd) + 1);
   g_sockets[static_cast<size_t>(fd)] = std::make_unique<SocketBuffers>();
 }
