@@ -7,31 +7,22 @@
 #include <vector>
 
 #include "base/log.h"
+#include "broker/persist/sqlite_helpers.h"
+#include "broker/persist/state_schema.h"
 
 namespace topicdb::broker {
 
-namespace {
+using sqlite::blob;
+using sqlite::column_bytes;
+using sqlite::exec;
+using sqlite::integer;
+using sqlite::Param;
+using sqlite::query_int;
+using sqlite::sqlite_status;
+using sqlite::step_write;
+using sqlite::text;
 
-// Version 1. Later versions add steps to migrate() that run inside the same transaction.
-constexpr char kSchemaV1[] = R"sql(
-CREATE TABLE IF NOT EXISTS broker_sessions(client_id TEXT NOT NULL PRIMARY KEY,
-  protocol_version INTEGER NOT NULL, expiry_interval_s INTEGER NOT NULL,
-  disconnected_at_ms INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS broker_subscriptions(client_id TEXT NOT NULL, filter TEXT NOT NULL,
-  options INTEGER NOT NULL, subscription_id INTEGER NOT NULL,
-  PRIMARY KEY(client_id, filter)) WITHOUT ROWID;
--- Rowid tables for the rows that carry payloads: WITHOUT ROWID suits small rows only.
-CREATE TABLE IF NOT EXISTS broker_messages(client_id TEXT NOT NULL, seq INTEGER NOT NULL,
-  topic TEXT NOT NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL, retain INTEGER NOT NULL,
-  packet_id INTEGER NOT NULL, state INTEGER NOT NULL, properties BLOB NOT NULL,
-  expiry_at_ms INTEGER NOT NULL, subscription_id INTEGER NOT NULL,
-  PRIMARY KEY(client_id, seq));
-CREATE TABLE IF NOT EXISTS broker_inbound_qos2(client_id TEXT NOT NULL,
-  packet_id INTEGER NOT NULL, PRIMARY KEY(client_id, packet_id)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS broker_retained(topic TEXT NOT NULL PRIMARY KEY,
-  payload BLOB NOT NULL, qos INTEGER NOT NULL, properties BLOB NOT NULL,
-  expiry_at_ms INTEGER NOT NULL);
-)sql";
+namespace {
 
 // Indexed by SqliteStateStore::Statement.
 constexpr const char* kStatementSql[] = {
@@ -58,102 +49,6 @@ constexpr const char* kStatementSql[] = {
     "VALUES(?1, ?2, ?3, ?4, ?5)",
     "DELETE FROM broker_retained WHERE topic = ?1",
 };
-
-// One bound parameter of a queued write, owning its bytes: the caller's strings may be gone
-// by the time the store thread runs the statement.
-struct Param {
-  enum class Type : uint8_t { kInteger, kText, kBlob };
-  Type type = Type::kInteger;
-  int64_t integer = 0;
-  std::string bytes;
-};
-// Unsigned values (seq) are stored as their two's-complement bit pattern and read back exact.
-Param integer(int64_t v) { return {Param::Type::kInteger, v, {}}; }
-Param text(const std::string& v) { return {Param::Type::kText, 0, v}; }
-Param blob(const std::string& v) { return {Param::Type::kBlob, 0, v}; }  // binary, NULs kept
-
-int bind(sqlite3_stmt* stmt, int index, const Param& p) {
-  // SQLITE_STATIC: the operation, and so the bytes, outlive the step.
-  switch (p.type) {
-    case Param::Type::kInteger:
-      return sqlite3_bind_int64(stmt, index, p.integer);
-    case Param::Type::kText:
-      return sqlite3_bind_text64(stmt, index, p.bytes.data(), p.bytes.size(), SQLITE_STATIC,
-                                 SQLITE_UTF8);
-    case Param::Type::kBlob:
-      return sqlite3_bind_blob64(stmt, index, p.bytes.data(), p.bytes.size(), SQLITE_STATIC);
-  }
-  return SQLITE_MISUSE;
-}
-
-// Binds `params` to ?1, ?2, ... and steps the write once. Returns SQLITE_DONE on success, else
-// the first error code. The statement is reset either way, ready for its next use.
-int step_write(sqlite3_stmt* stmt, const std::vector<Param>& params = {}) {
-  int rc = SQLITE_OK;
-  for (size_t i = 0; i < params.size() && rc == SQLITE_OK; ++i) {
-    rc = bind(stmt, static_cast<int>(i + 1), params[i]);
-  }
-  if (rc == SQLITE_OK) {
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) rc = SQLITE_DONE;  // none of the writes return rows
-  }
-  sqlite3_reset(stmt);
-  sqlite3_clear_bindings(stmt);
-  return rc;
-}
-
-std::string column_bytes(sqlite3_stmt* stmt, int column) {
-  // sqlite3_column_blob returns null for an empty value; the length comes after it.
-  const void* data = sqlite3_column_blob(stmt, column);
-  int size = sqlite3_column_bytes(stmt, column);
-  if (data == nullptr || size <= 0) return {};
-  return std::string(static_cast<const char*>(data), static_cast<size_t>(size));
-}
-
-Status sqlite_status(sqlite3* db, std::string_view what) {
-  return Status::io_error(
-      fmt::format("state store: {}: {} ({})", what, sqlite3_errmsg(db), sqlite3_errcode(db)));
-}
-
-Status exec(sqlite3* db, const char* sql) {
-  if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return sqlite_status(db, sql);
-  return Status::ok();
-}
-
-Result<int64_t> query_int(sqlite3* db, const char* sql) {
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) != SQLITE_OK) return sqlite_status(db, sql);
-  std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> stmt(raw, &sqlite3_finalize);
-  if (sqlite3_step(raw) != SQLITE_ROW) return sqlite_status(db, sql);
-  return static_cast<int64_t>(sqlite3_column_int64(raw, 0));
-}
-
-Status newer_version_status(const std::string& path, int64_t version) {
-  return Status::unsupported(
-      fmt::format("state store {} has schema version {}, newer than version {} supported by "
-                  "this build; run a newer topicdb or use another data directory",
-                  path, version, SqliteStateStore::kSchemaVersion));
-}
-
-// Brings the schema to kSchemaVersion inside one transaction, so a crash mid-migration
-// leaves the old version intact.
-Status migrate(sqlite3* db, const std::string& path) {
-  TDB_RETURN_IF_ERROR(exec(db, "BEGIN IMMEDIATE"));
-  Result<int64_t> version = query_int(db, "PRAGMA user_version");
-  Status status = version.status();
-  if (status.is_ok() && *version > SqliteStateStore::kSchemaVersion) {
-    status = newer_version_status(path, *version);
-  }
-  if (status.is_ok() && *version < 1) {
-    status = exec(db, kSchemaV1);
-    if (status.is_ok()) status = exec(db, "PRAGMA user_version = 1");
-  }
-  if (!status.is_ok()) {
-    exec(db, "ROLLBACK");
-    return status;
-  }
-  return exec(db, "COMMIT");
-}
 
 }  // namespace
 
@@ -187,7 +82,7 @@ Result<std::unique_ptr<SqliteStateStore>> SqliteStateStore::open(uv_loop_t* loop
   }
   if (*version > kSchemaVersion) {
     // Checked before switching the journal mode so a newer file is left untouched.
-    return newer_version_status(path, *version);
+    return newer_state_schema_status(path, *version, kSchemaVersion);
   }
   sqlite3_stmt* mode_stmt = nullptr;
   std::string mode;
@@ -202,7 +97,7 @@ Result<std::unique_ptr<SqliteStateStore>> SqliteStateStore::open(uv_loop_t* loop
   }
   TDB_RETURN_IF_ERROR(exec(
       raw, options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
-  TDB_RETURN_IF_ERROR(migrate(raw, path));
+  TDB_RETURN_IF_ERROR(migrate_state_schema(raw, path, kSchemaVersion));
 
   std::unique_ptr<SqliteStateStore> store(new SqliteStateStore(std::move(db)));
   TDB_RETURN_IF_ERROR(store->prepare_statements());

@@ -23,7 +23,7 @@ namespace topicdb::broker {
 // A message waiting for, or in flight to, one persistent session (outgoing direction).
 struct StoredMessage {
   enum class State : uint8_t {
-    kQueued = 0,      // not sent yet (packet_id may be 0)
+    kQueued = 0,       // not sent yet (packet_id may be 0)
     kPublishSent = 1,  // PUBLISH sent with packet_id, awaiting PUBACK/PUBREC
     kPubrelSent = 2,   // QoS 2: PUBREC received, PUBREL sent, awaiting PUBCOMP
   };
@@ -34,22 +34,22 @@ struct StoredMessage {
   bool retain = false;
   uint16_t packet_id = 0;
   State state = State::kQueued;
-  std::string properties;   // encoded MQTT 5 properties, opaque here; empty under 3.1.1
-  int64_t expiry_at_ms = 0;  // wall clock; 0 = never expires
+  std::string properties;        // encoded MQTT 5 properties, opaque here; empty under 3.1.1
+  int64_t expiry_at_ms = 0;      // wall clock; 0 = never expires
   uint32_t subscription_id = 0;  // reserved for MQTT 5 subscription identifiers
 };
 
 struct StoredSubscription {
   std::string filter;
-  uint8_t options = 0;  // the SUBSCRIBE options byte: qos | no_local<<2 | rap<<3 | rh<<4
+  uint8_t options = 0;           // the SUBSCRIBE options byte: qos | no_local<<2 | rap<<3 | rh<<4
   uint32_t subscription_id = 0;  // MQTT 5; 0 = none
 };
 
 struct StoredSession {
   std::string client_id;
   uint8_t protocol_version = 4;
-  uint32_t expiry_interval_s = 0xFFFFFFFF;  // 0xFFFFFFFF = never (3.1.1 clean session 0)
-  int64_t disconnected_at_ms = 0;           // wall clock; 0 = was connected at shutdown
+  uint32_t expiry_interval_s = 0xFFFFFFFF;        // 0xFFFFFFFF = never (3.1.1 clean session 0)
+  int64_t disconnected_at_ms = 0;                 // wall clock; 0 = was connected at shutdown
   std::vector<StoredSubscription> subscriptions;  // any order
   std::vector<StoredMessage> messages;            // ordered by seq ascending
   std::vector<uint16_t> inbound_qos2;             // QoS 2 ids received, PUBREL not yet seen
@@ -59,7 +59,7 @@ struct StoredRetained {
   std::string topic;
   std::string payload;  // never empty: an empty retained payload deletes
   uint8_t qos = 0;
-  std::string properties;  // encoded MQTT 5 properties, opaque here
+  std::string properties;    // encoded MQTT 5 properties, opaque here
   int64_t expiry_at_ms = 0;  // wall clock; 0 = never expires
 };
 
@@ -85,8 +85,7 @@ class StateStore {
   virtual uint64_t delete_session(const std::string& client_id) = 0;
   virtual uint64_t put_subscription(const std::string& client_id,
                                     const StoredSubscription& subscription) = 0;
-  virtual uint64_t delete_subscription(const std::string& client_id,
-                                       const std::string& filter) = 0;
+  virtual uint64_t delete_subscription(const std::string& client_id, const std::string& filter) = 0;
   // Inserted or replaced by (client_id, message.seq).
   virtual uint64_t put_message(const std::string& client_id, const StoredMessage& message) = 0;
   virtual uint64_t update_message_state(const std::string& client_id, uint64_t seq,
