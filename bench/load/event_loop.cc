@@ -216,6 +216,9 @@ void EventLoop::mark_ready(Client* c) {
 }
 
 void EventLoop::unmark_ready(Client* c) {
+  for (Client*& r : handling_ready_) {
+    if (r == c) r = nullptr;  // destroyed while poll() works through the list
+  }
   for (size_t i = 0; i < ready_.size(); ++i) {
     if (ready_[i] == c) {
       ready_.erase(ready_.begin() + static_cast<ptrdiff_t>(i));
@@ -243,9 +246,12 @@ void EventLoop::poll(int64_t timeout_ns) {
     static_cast<Client*>(events[i].data.ptr)->handle_events(events[i].events);
   }
   // Clients whose coalescing buffer still holds input (they hit the per-turn read cap).
-  std::vector<Client*> ready;
-  ready.swap(ready_);
-  for (Client* c : ready) c->handle_events(EPOLLIN);
+  handling_ready_.clear();
+  handling_ready_.swap(ready_);
+  for (size_t i = 0; i < handling_ready_.size(); ++i) {
+    if (Client* c = handling_ready_[i]) c->handle_events(EPOLLIN);
+  }
+  handling_ready_.clear();
   int64_t now = now_ns();
   if (now >= next_misc_ns_) {
     next_misc_ns_ = now + 1'000'000'000;

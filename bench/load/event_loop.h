@@ -131,6 +131,7 @@ class EventLoop {
   int epfd_ = -1;
   std::vector<Client*> by_fd_;  // registered client per descriptor
   std::vector<Client*> ready_;
+  std::vector<Client*> handling_ready_;  // the ready_ list poll() is working through
   int64_t next_misc_ns_ = 0;
   std::unordered_set<Client*> clients_;
 };
