@@ -25,6 +25,12 @@ const char* code_name(Status::Code code) {
       return "unsupported";
     case Status::Code::kInternal:
       return "internal error";
+    case Status::Code::kPermissionDenied:
+      return "permission denied";
+    case Status::Code::kUnauthenticated:
+      return "unauthenticated";
+    case Status::Code::kUnavailable:
+      return "unavailable";
   }
   return "unknown";
 }

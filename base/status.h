@@ -22,6 +22,9 @@ class Status {
     kCorruption,
     kUnsupported,
     kInternal,
+    kPermissionDenied,  // the caller is known but may not do this (authorization)
+    kUnauthenticated,   // the caller could not prove who it is (authentication)
+    kUnavailable,       // try again later: shutting down, overloaded, a limit in flight
   };
 
   Status() = default;
@@ -37,6 +40,9 @@ class Status {
   static Status corruption(std::string m) { return {Code::kCorruption, std::move(m)}; }
   static Status unsupported(std::string m) { return {Code::kUnsupported, std::move(m)}; }
   static Status internal(std::string m) { return {Code::kInternal, std::move(m)}; }
+  static Status permission_denied(std::string m) { return {Code::kPermissionDenied, std::move(m)}; }
+  static Status unauthenticated(std::string m) { return {Code::kUnauthenticated, std::move(m)}; }
+  static Status unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
 
   bool is_ok() const { return code_ == Code::kOk; }
   explicit operator bool() const { return is_ok(); }

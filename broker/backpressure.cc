@@ -7,18 +7,18 @@
 
 namespace topicdb::broker {
 
-bool Broker::is_congested(const Session& session) const {
+bool is_congested(const Session& session, const BrokerOptions& options) {
   const Connection* c = session.connection();
   if (c == nullptr) return false;  // an absent session is bounded by its queue limit instead
-  return c->queued_bytes() >= options_.write_buffer_high ||
-         session.queued().size() >= options_.max_queued_messages / 2;
+  return c->queued_bytes() >= options.write_buffer_high ||
+         session.queued().size() >= options.max_queued_messages / 2;
 }
 
-bool Broker::is_drained(const Session& session) const {
+bool is_drained(const Session& session, const BrokerOptions& options) {
   const Connection* c = session.connection();
   if (c == nullptr) return true;
-  return c->queued_bytes() <= options_.write_buffer_low &&
-         session.queued().size() <= options_.max_queued_messages / 4;
+  return c->queued_bytes() <= options.write_buffer_low &&
+         session.queued().size() <= options.max_queued_messages / 4;
 }
 
 void Broker::hold_publisher(Connection& publisher, Session& congested) {
@@ -30,7 +30,7 @@ void Broker::hold_publisher(Connection& publisher, Session& congested) {
 
 void Broker::release_waiters(Session& session, bool force) {
   auto waiting = waiting_publishers_.find(&session);
-  if (waiting == waiting_publishers_.end() || (!force && !is_drained(session))) return;
+  if (waiting == waiting_publishers_.end() || (!force && !is_drained(session, options_))) return;
   for (uint64_t id : waiting->second) {
     auto it = connections_.find(id);
     if (it != connections_.end()) it->second->blocked_by = nullptr;
@@ -50,13 +50,6 @@ void Broker::process_releases() {
     auto it = connections_.find(id);
     if (it != connections_.end()) it->second->release_publishes();
   }
-}
-
-// The drop policy's bound: past it, a subscriber's QoS 0 messages are dropped and counted.
-bool Broker::over_write_limit(Connection& c) {
-  if (c.queued_bytes() < options_.max_write_buffer) return false;
-  ++stats_.messages_dropped;
-  return true;
 }
 
 }  // namespace topicdb::broker

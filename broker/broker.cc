@@ -4,27 +4,26 @@
 
 #include "base/log.h"
 #include "broker/codec/property_codec.h"
+#include "broker/reason_codes.h"
+#include "broker/reserved_names.h"
+#include "broker/sys_topics.h"
 
 namespace topicdb::broker {
 
 namespace {
 constexpr size_t kReadScratchSize = 64 * 1024;
-
-// Where a decode error maps in MQTT 5's reason codes (MQTT 5 §4.13).
-uint8_t reason_for(const Status& s) {
-  switch (s.code()) {
-    case Status::Code::kProtocolError:
-      return mqtt::reason::kProtocolError;
-    case Status::Code::kResourceExhausted:
-      return mqtt::reason::kPacketTooLarge;
-    default:
-      return mqtt::reason::kMalformedPacket;
-  }
-}
 }  // namespace
 
 Broker::Broker(uv_loop_t* loop, BrokerOptions options, Clock* clock, StateStore* store)
-    : loop_(loop), options_(options), clock_(clock), store_(store) {
+    : loop_(loop),
+      options_(options),
+      clock_(clock),
+      store_(store),
+      router_(options_, &stats_, clock_, store_),
+      acks_(store_),
+      authorizer_(std::make_unique<AllowAllAuthorizer>()),
+      sys_handler_(std::make_unique<SysTopicsHandler>()) {
+  reserved_.add(std::string(reserved::kSysPrefix), sys_handler_.get());
   read_scratch_.resize(kReadScratchSize);
   started_ms_ = clock_->now_ms();
   uv_check_init(loop_, &flush_check_);
@@ -46,6 +45,53 @@ Broker::Broker(uv_loop_t* loop, BrokerOptions options, Clock* clock, StateStore*
 
 Broker::~Broker() { store_->set_durable_callback(nullptr); }
 
+void Broker::set_authorizer(std::unique_ptr<Authorizer> authorizer) {
+  authorizer_ = authorizer ? std::move(authorizer) : std::make_unique<AllowAllAuthorizer>();
+}
+
+void Broker::add_reserved_handler(std::string prefix, ReservedTopicHandler* handler) {
+  reserved_.add(std::move(prefix), handler);
+}
+
+size_t Broker::publish(ServerMessage m) {
+  PublishContext context;
+  if (!m.only_client_id.empty()) {
+    auto it = sessions_.find(m.only_client_id);
+    if (it == sessions_.end()) return 0;
+    context.only_to = it->second.get();
+  }
+  auto message = std::make_shared<Message>();
+  message->topic = std::move(m.topic);
+  message->payload = std::move(m.payload);
+  message->qos = std::min<uint8_t>(m.qos, 2);
+  message->retain = m.retain;
+  if (m.properties.message_expiry_interval) {
+    message->expiry_at_ms =
+        clock_->wall_ms() + int64_t{*m.properties.message_expiry_interval} * 1000;
+    m.properties.message_expiry_interval.reset();  // sent as what is left of it
+  }
+  message->properties = std::move(m.properties);
+  if (m.retain) {
+    if (m.retain_in_memory_only) {
+      router_.retain_in_memory(message);
+    } else {
+      router_.retain(message);
+    }
+  }
+  return router_.route(message, context).deliveries;
+}
+
+ClientIdentity Broker::identity_of(const Connection& c) {
+  ClientIdentity who;
+  if (c.session != nullptr) who.client_id = c.session->client_id();
+  if (c.username) {
+    who.username = *c.username;
+    who.has_username = true;
+  }
+  who.version = c.version;
+  return who;
+}
+
 Status Broker::restore() {
   auto loaded = store_->load();
   if (!loaded.is_ok()) return loaded.status();
@@ -66,7 +112,7 @@ Status Broker::restore() {
     message->retain = true;
     message->expiry_at_ms = r.expiry_at_ms;
     decode_properties(r.properties, &message->properties);
-    retained_.set(std::move(message));
+    router_.restore_retained(std::move(message));
   }
   size_t restored_messages = 0;
   size_t expired_sessions = 0;
@@ -87,7 +133,7 @@ Status Broker::restore() {
     session.version = static_cast<mqtt::ProtocolVersion>(stored.protocol_version);
     session.expires_at_ms = expires_at;
     for (const StoredSubscription& sub : stored.subscriptions) {
-      add_subscription(session, sub.filter, sub.options, sub.subscription_id);
+      router_.subscribe(session, sub.filter, sub.options, sub.subscription_id);
     }
     for (StoredMessage& m : stored.messages) {
       Session::Outgoing entry;
@@ -119,7 +165,7 @@ Status Broker::restore() {
   log::info(
       "restored {} persistent sessions ({} expired while down), {} queued messages, {} "
       "retained messages",
-      sessions_.size(), expired_sessions, restored_messages, retained_.size());
+      sessions_.size(), expired_sessions, restored_messages, router_.retained_count());
   return Status::ok();
 }
 
@@ -240,7 +286,7 @@ void Broker::handle_disconnect(Connection& c, const mqtt::DisconnectPacket& d) {
 
 void Broker::on_malformed(Connection& c, const Status& status) {
   ++stats_.malformed_packets;
-  protocol_violation(c, status.to_string(), reason_for(status));
+  protocol_violation(c, status.to_string(), reason_code_for(status));
 }
 
 void Broker::protocol_violation(Connection& c, const std::string& why, uint8_t reason) {
@@ -276,7 +322,9 @@ void Broker::disconnect(Connection& c, uint8_t reason, const std::string& why) {
 }
 
 void Broker::on_connection_closing(Connection& c) {
-  deferred_acks_.erase(&c);
+  acks_.forget(c);
+  reserved_running_.erase(reserved_running_.lower_bound({&c, 0}),
+                          reserved_running_.upper_bound({&c, 0xFFFF}));
   if (c.blocked_by != nullptr) {
     auto it = waiting_publishers_.find(c.blocked_by);
     if (it != waiting_publishers_.end()) {
@@ -297,34 +345,7 @@ void Broker::release_connection(Connection* c) {
   if (shutting_down_) finish_shutdown();
 }
 
-// --- acknowledgements that promise durability -----------------------------------------------
-
-// An ack is held back until the store has made durable everything its packet caused; acks
-// of one connection stay in order (MQTT-4.6.0-2), so once one waits, later ones queue too.
-void Broker::send_after_durable(Connection& c, std::string bytes, uint64_t ticket, bool is_puback) {
-  auto pending = deferred_acks_.find(&c);
-  if (pending != deferred_acks_.end()) ticket = std::max(ticket, pending->second.back().ticket);
-  if (ticket <= store_->durable_ticket()) {
-    c.send(bytes);
-    return;
-  }
-  deferred_acks_[&c].push_back({ticket, std::move(bytes), is_puback});
-  if (is_puback) ++c.deferred_pubacks;
-}
-
-void Broker::on_durable(uint64_t ticket) {
-  for (auto it = deferred_acks_.begin(); it != deferred_acks_.end();) {
-    Connection* c = it->first;
-    std::vector<DeferredAck>& acks = it->second;
-    size_t sent = 0;
-    for (; sent < acks.size() && acks[sent].ticket <= ticket; ++sent) {
-      c->send(acks[sent].bytes);
-      if (acks[sent].is_puback) --c->deferred_pubacks;
-    }
-    acks.erase(acks.begin(), acks.begin() + sent);
-    it = acks.empty() ? deferred_acks_.erase(it) : std::next(it);
-  }
-}
+void Broker::on_durable(uint64_t ticket) { acks_.on_durable(ticket); }
 
 // --- loop plumbing --------------------------------------------------------------------------
 

@@ -1,10 +1,13 @@
-// Broker: the MQTT broker core on one libuv loop. Owns listeners, connections, sessions, the
-// topic tree and retained messages; implements the protocol rules in handle_*.cc. Durable
-// state goes through a StateStore; acknowledgements that promise durability wait for it.
+// Broker: the MQTT broker on one libuv loop, as composition and lifecycle: it owns the
+// listeners, connections and sessions, and wires them to the Router (topic tree, shared
+// groups, retained messages, delivery), the AckQueue, the Authorizer and the reserved-topic
+// handlers. The protocol rules of each packet live in handle_*.cc. Durable state goes
+// through a StateStore; acknowledgements that promise durability wait for it.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,7 +20,9 @@
 
 #include "base/clock.h"
 #include "base/status.h"
+#include "broker/ack_queue.h"
 #include "broker/auth_plugin.h"
+#include "broker/authorizer.h"
 #include "broker/broker_options.h"
 #include "broker/broker_stats.h"
 #include "broker/codec/codec.h"
@@ -25,23 +30,34 @@
 #include "broker/listener.h"
 #include "broker/message.h"
 #include "broker/persist/state_store.h"
-#include "broker/retained_store.h"
+#include "broker/reserved_topics.h"
+#include "broker/router.h"
+#include "broker/server_publish.h"
 #include "broker/session.h"
-#include "broker/shared_subscriptions.h"
-#include "broker/topic_tree.h"
 
 namespace topicdb::broker {
 
-class Broker {
+class Broker final : public ServerPublisher {
  public:
   // Borrows loop, clock and store; they must outlive the broker.
   Broker(uv_loop_t* loop, BrokerOptions options, Clock* clock, StateStore* store);
-  ~Broker();
+  ~Broker() override;
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
 
   // Enhanced authentication methods offered to MQTT 5 clients. Call before listen().
   void add_auth_plugin(std::unique_ptr<AuthPlugin> plugin);
+  // Who may connect, publish and subscribe; the default allows everything. Call before
+  // listen().
+  void set_authorizer(std::unique_ptr<Authorizer> authorizer);
+  // Registers the handler of a reserved prefix ("$DB/"); borrowed, it must outlive the
+  // broker and complete (or drop) its pending requests before the broker is destroyed.
+  // "$SYS/" has the broker's own handler (read-only for clients).
+  void add_reserved_handler(std::string prefix, ReservedTopicHandler* handler);
+  // A message from inside the process (ServerPublisher): $SYS, $DB answers and events.
+  // Returns the number of sessions (or shared groups) it went to.
+  size_t publish(ServerMessage message) override;
+
   // Loads persistent sessions and retained messages from the store. Call before listen().
   Status restore();
   // Binds a listener; returns the bound "host:port" (port 0 picks a free one).
@@ -57,8 +73,8 @@ class Broker {
   const BrokerStats& stats() const { return stats_; }
   size_t connection_count() const { return connections_.size(); }
   size_t session_count() const { return sessions_.size(); }
-  size_t retained_count() const { return retained_.size(); }
-  size_t subscription_count() const { return topic_tree_.subscription_count(); }
+  size_t retained_count() const { return router_.retained_count(); }
+  size_t subscription_count() const { return router_.subscription_count(); }
 
   // --- called by Connection and Listener ------------------------------------------------
   uv_loop_t* loop() const { return loop_; }
@@ -93,13 +109,17 @@ class Broker {
   std::vector<uv_buf_t>& iov_scratch() { return iov_scratch_; }
 
  private:
-  struct RouteResult {
-    uint64_t ticket = 0;    // highest store ticket the deliveries and retention needed
-    size_t deliveries = 0;  // sessions (or shared groups) the message went to
+  // A will ready to go out: the message and who it is from (a will on a reserved prefix
+  // goes to that prefix's handler, which wants to know the client).
+  struct Will {
+    MessagePtr message;
+    std::string client_id;
+    std::unique_ptr<const std::string> username;
+    mqtt::ProtocolVersion version = mqtt::ProtocolVersion::kV311;
   };
   struct PendingWill {
     int64_t due_ms;  // steady clock
-    MessagePtr message;
+    Will will;
   };
 
   // handle_connect.cc
@@ -124,40 +144,31 @@ class Broker {
   // handle_subscribe.cc
   void handle_subscribe(Connection& c, const mqtt::SubscribePacket& p);
   void handle_unsubscribe(Connection& c, const mqtt::UnsubscribePacket& p);
-  bool add_subscription(Session& session, const std::string& filter, uint8_t options,
-                        uint32_t subscription_id);
-  bool remove_subscription(Session& session, const std::string& filter);
-  void send_retained(Session& session, const std::string& filter, uint8_t granted_qos,
-                     uint32_t subscription_id);
-  // router.cc
-  RouteResult route(const MessagePtr& message);
-  uint64_t deliver(Session& session, const MessagePtr& message, uint8_t qos, bool retain,
-                   const std::vector<uint32_t>& subscription_ids, const std::string& share_group);
-  bool write_publish(Connection& c, const MessagePtr& message, uint8_t qos, bool retain, bool dup,
-                     uint16_t packet_id, const std::vector<uint32_t>& subscription_ids);
-  bool write_shared_qos0(Connection& c, const Message& m, bool retain);
-  void fill_window(Session& session);
-  void discard_outgoing(Session& session, uint16_t packet_id);
-  StoredMessage to_stored(const Session::Outgoing& entry) const;
-  uint64_t store_retained(const MessagePtr& message);
+  Status authorize_subscription(const ClientIdentity& who, const std::string& filter, uint8_t qos);
+  // handle_reserved.cc
+  void dispatch_reserved(Connection& c, const mqtt::PublishPacket& p, std::string topic,
+                         ReservedTopicHandler& handler);
+  void finish_reserved(uint64_t connection_id, const std::string& client_id, uint64_t token,
+                       uint16_t packet_id, uint8_t qos, const Status& status);
+  void send_will_to_handler(Will will, ReservedTopicHandler& handler);
+  void refuse_publish(Connection& c, const mqtt::PublishPacket& p, const Status& why);
   // session_lifecycle.cc
   Session& create_session(const std::string& client_id, uint32_t expiry_interval_s);
   void destroy_session(const std::string& client_id);
   StoredSession to_stored(const Session& session) const;
   void detach_session(Connection& c);
-  void publish_will_now(MessagePtr will);
-  void redeliver_shared(Session& leaving, bool session_ending);
+  void publish_will_now(Will will);
   void expire_sessions_and_wills();
   // broker.cc
   void handle_disconnect(Connection& c, const mqtt::DisconnectPacket& p);
-  void send_after_durable(Connection& c, std::string bytes, uint64_t ticket, bool is_puback);
+  void send_after_durable(Connection& c, std::string bytes, uint64_t ticket, bool is_puback) {
+    acks_.send_after_durable(c, std::move(bytes), ticket, is_puback);
+  }
+  static ClientIdentity identity_of(const Connection& c);
   // backpressure.cc
-  bool is_congested(const Session& session) const;
-  bool is_drained(const Session& session) const;
   void hold_publisher(Connection& publisher, Session& congested);
   void release_waiters(Session& session, bool force);
   void process_releases();
-  bool over_write_limit(Connection& c);
   void on_durable(uint64_t ticket);
   // Closes the connection for breaking the protocol; under MQTT 5 a DISCONNECT with
   // `reason` (0 = none) says why first.
@@ -184,24 +195,22 @@ class Broker {
   // Keyed by a view of the session's own client id (stable: sessions live on the heap and
   // never change id), so the id is stored once.
   std::unordered_map<std::string_view, std::unique_ptr<Session>> sessions_;
-  std::unordered_map<std::string, std::unique_ptr<SharedGroup>> shared_groups_;  // by "$share/g/f"
-  std::unordered_map<std::string, PendingWill> pending_wills_;                   // by client id
+  std::unordered_map<std::string, PendingWill> pending_wills_;  // by client id
   std::vector<std::unique_ptr<AuthPlugin>> auth_plugins_;
-  TopicTree topic_tree_;
-  RetainedStore retained_;
+  Router router_;
+  AckQueue acks_;
+  std::unique_ptr<Authorizer> authorizer_;
+  ReservedTopics reserved_;
+  std::unique_ptr<ReservedTopicHandler> sys_handler_;
+  // Reserved-topic requests still running, by (connection, QoS 2 packet id), so a resent
+  // QoS 2 PUBLISH waits for the same answer instead of running twice.
+  std::map<std::pair<const Connection*, uint16_t>, uint64_t> reserved_running_;
+  // Completions of reserved-topic handlers hold a weak reference: one arriving after the
+  // broker is gone does nothing.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
   std::vector<Connection*> dirty_;
   std::vector<uint64_t> to_release_;  // held publishers to resume at the end of this turn
-  const Session* publishing_session_ = nullptr;  // set while a client's PUBLISH is routed
-  Session* congested_ = nullptr;  // a subscriber that became congested during that routing
-  // Acks that promise durability, waiting for the store, per connection (oldest first);
-  // only connections with such acks have an entry.
-  struct DeferredAck {
-    uint64_t ticket;
-    std::string bytes;
-    bool is_puback;
-  };
-  std::unordered_map<Connection*, std::vector<DeferredAck>> deferred_acks_;
   // Publishing connections (by id) held back by a congested session; only congested
   // sessions have an entry.
   std::unordered_map<const Session*, std::vector<uint64_t>> waiting_publishers_;
@@ -209,10 +218,6 @@ class Broker {
   std::vector<std::string> spare_buffers_;
   std::vector<uv_buf_t> iov_scratch_;
   uint64_t next_connection_id_ = 1;
-  uint64_t match_epoch_ = 0;
-  // Subscription identifiers per target of the match under way, indexed by match_slot;
-  // kept between publishes so their capacity is reused.
-  std::vector<std::vector<uint32_t>> route_ids_;
   uint64_t assigned_id_counter_ = 0;
 
   uv_check_t flush_check_;

@@ -85,6 +85,8 @@ class Connection {
   int64_t state_since_ms = 0;        // when it was opened, or when it started closing
   Session* session = nullptr;        // borrowed; set after CONNECT
   std::unique_ptr<mqtt::Will> will;  // cleared by a normal DISCONNECT
+  // The CONNECT's user name, for authorization and reserved-topic handlers; null if none.
+  std::unique_ptr<const std::string> username;
   // QoS 1 PUBACKs waiting for the store (Broker::send_after_durable): they count against
   // our Receive Maximum until sent.
   uint32_t deferred_pubacks = 0;

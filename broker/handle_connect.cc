@@ -4,15 +4,10 @@
 
 #include "base/log.h"
 #include "broker/broker.h"
+#include "broker/reason_codes.h"
+#include "broker/reserved_names.h"
 
 namespace topicdb::broker {
-
-namespace {
-uint8_t connack_code_for_decode_error(const Status& s) {
-  return s.code() == Status::Code::kProtocolError ? mqtt::reason::kProtocolError
-                                                  : mqtt::reason::kMalformedPacket;
-}
-}  // namespace
 
 void Broker::handle_connect(Connection& c, const mqtt::FrameHeader& header, std::string_view body) {
   uint8_t level = mqtt::peek_connect_protocol_level(body);
@@ -35,7 +30,7 @@ void Broker::handle_connect(Connection& c, const mqtt::FrameHeader& header, std:
       // MQTT 5 lets the server say why before closing (§3.2.2.2).
       c.version = mqtt::ProtocolVersion::kV5;
       log::info("refusing {}: {}", c.peer(), status.to_string());
-      refuse_connect(c, c.version, connack_code_for_decode_error(status), status.message());
+      refuse_connect(c, c.version, reason_code_for(status), status.message());
       return;
     }
     protocol_violation(c, status.to_string(), 0);  // MQTT-3.1.4-1: close without CONNACK
@@ -90,6 +85,26 @@ void Broker::handle_connect(Connection& c, const mqtt::FrameHeader& header, std:
 void Broker::accept_connect(Connection& c, mqtt::ConnectPacket& p,
                             const std::optional<std::string>& auth_data) {
   const bool v5 = c.version == mqtt::ProtocolVersion::kV5;
+  if (p.username) c.username = std::make_unique<const std::string>(*p.username);
+  // Authorization comes after authentication and before anything of the session is touched;
+  // the will's topic is checked now, as mosquitto does, so a refused will refuses the CONNECT.
+  ClientIdentity who;
+  who.client_id = p.client_id;
+  if (c.username) {
+    who.username = *c.username;
+    who.has_username = true;
+  }
+  who.version = c.version;
+  Status allowed = authorizer_->authorize_connect(who);
+  if (allowed.is_ok() && p.will) {
+    allowed = authorizer_->authorize_publish(who, p.will->topic, p.will->qos, p.will->retain);
+  }
+  if (!allowed.is_ok()) {
+    log::info("refusing {} ('{}'): {}", c.peer(), p.client_id, allowed.to_string());
+    refuse_connect(c, c.version, v5 ? reason_code_for(allowed) : connack_v311_code_for(allowed),
+                   allowed.message());
+    return;
+  }
   // MQTT-3.1.4-2 / MQTT 5 §3.1.4: a second connection with the same id takes over; the
   // first is closed (with DISCONNECT 0x8E under MQTT 5).
   auto it = sessions_.find(p.client_id);
@@ -165,7 +180,7 @@ void Broker::accept_connect(Connection& c, mqtt::ConnectPacket& p,
     props.shared_subscription_available = 1;
     if (p.properties.request_response_information.value_or(0) == 1) {
       // A prefix under which this client may build its response topics (MQTT 5 §4.10).
-      props.response_information = "$response/" + p.client_id;
+      props.response_information = std::string(reserved::kResponsePrefix) + p.client_id;
     }
     if (c.uses_enhanced_auth()) {
       props.authentication_method = c.auth().method;
@@ -194,7 +209,7 @@ void Broker::refuse_connect(Connection& c, mqtt::ProtocolVersion v, uint8_t code
 void Broker::resume_session(Session& session, Connection& c) {
   (void)c;
   session.mark_inflight_for_resend();
-  fill_window(session);  // resends first, within the client's (possibly new) window
+  router_.fill_window(session);  // resends first, within the client's (possibly new) window
 }
 
 std::string Broker::assign_client_id() {

@@ -2,21 +2,11 @@
 // (MQTT 3.1.1 §3.3-3.7, §4.3; MQTT 5 §3.3-3.7, topic aliases §3.3.2.3.4, flow control §4.9).
 #include "base/log.h"
 #include "broker/broker.h"
+#include "broker/reason_codes.h"
 
 namespace topicdb::broker {
 
 namespace {
-
-std::string encode_ack(mqtt::PacketType type, uint16_t packet_id, uint8_t reason,
-                       mqtt::ProtocolVersion v) {
-  mqtt::AckPacket ack;
-  ack.type = type;
-  ack.packet_id = packet_id;
-  if (v == mqtt::ProtocolVersion::kV5) ack.reason_code = reason;
-  std::string out;
-  mqtt::encode(ack, v, &out);
-  return out;
-}
 
 // Properties a subscriber receives unchanged (MQTT 5 §3.3.2.3): everything but the topic
 // alias, subscription identifiers and the expiry interval, which are per delivery.
@@ -66,8 +56,14 @@ void Broker::handle_publish(Connection& c, const mqtt::PublishPacket& p) {
   Session& session = *c.session;
   const bool v5 = c.version == mqtt::ProtocolVersion::kV5;
   if (p.qos == 2 && session.has_inbound_qos2(p.packet_id)) {
-    // A resent QoS 2 PUBLISH whose id we still hold was already delivered onwards: answer
-    // PUBREC again, deliver nothing (MQTT-4.3.3-2, exactly once).
+    // A resent QoS 2 PUBLISH whose id we still hold was already delivered onwards (or is
+    // with its reserved-topic handler): answer PUBREC again, deliver nothing (MQTT-4.3.3-2,
+    // exactly once).
+    auto running = reserved_running_.find({&c, p.packet_id});
+    if (running != reserved_running_.end()) {
+      acks_.reserve_again(c, running->second, 0);
+      return;
+    }
     send_after_durable(c, encode_ack(mqtt::PacketType::kPubrec, p.packet_id, 0, c.version), 0,
                        false);
     return;
@@ -84,24 +80,22 @@ void Broker::handle_publish(Connection& c, const mqtt::PublishPacket& p) {
                        mqtt::reason::kProtocolError);
     return;
   }
-  auto message = std::make_shared<Message>();
-  if (!resolve_topic_alias(c, p, &message->topic)) return;
-
-  if (message->topic.compare(0, 5, "$SYS/") == 0 || message->topic == "$SYS") {
-    // $SYS belongs to the broker: clients may not publish there.
-    log::debug("dropping publish of '{}' to $SYS", c.peer());
-    if (p.qos == 1) {
-      c.send(encode_ack(mqtt::PacketType::kPuback, p.packet_id, mqtt::reason::kNotAuthorized,
-                        c.version));
-    } else if (p.qos == 2) {
-      // A PUBREC of 0x80 or above ends the flow and frees the id (MQTT 5 §2.2.1, §4.3.3):
-      // nothing is remembered, so the id can carry a new message at once.
-      c.send(encode_ack(mqtt::PacketType::kPubrec, p.packet_id, mqtt::reason::kNotAuthorized,
-                        c.version));
-    }
+  std::string topic;
+  if (!resolve_topic_alias(c, p, &topic)) return;
+  if (Status allowed = authorizer_->authorize_publish(identity_of(c), topic, p.qos, p.retain);
+      !allowed.is_ok()) {
+    log::debug("publish of '{}' to '{}' refused: {}", session.client_id(), topic,
+               allowed.to_string());
+    refuse_publish(c, p, allowed);
+    return;
+  }
+  if (ReservedTopicHandler* handler = reserved_.find(topic)) {
+    dispatch_reserved(c, p, std::move(topic), *handler);
     return;
   }
 
+  auto message = std::make_shared<Message>();
+  message->topic = std::move(topic);
   message->payload.assign(p.payload);
   message->qos = p.qos;
   message->retain = p.retain;
@@ -115,14 +109,11 @@ void Broker::handle_publish(Connection& c, const mqtt::PublishPacket& p) {
   }
 
   uint64_t ticket = 0;
-  if (p.retain) ticket = store_retained(message);  // MQTT-3.3.1-5..11
-  publishing_session_ = &session;
-  RouteResult routed = route(message);
-  publishing_session_ = nullptr;
-  if (congested_ != nullptr) {
-    hold_publisher(c, *congested_);
-    congested_ = nullptr;
-  }
+  if (p.retain) ticket = router_.retain(message);  // MQTT-3.3.1-5..11
+  PublishContext context;
+  context.publisher = &session;
+  RouteResult routed = router_.route(message, context);
+  if (routed.congested != nullptr) hold_publisher(c, *routed.congested);
   ticket = std::max(ticket, routed.ticket);
   // MQTT 5 §3.4.2.1: 0x10 tells the publisher nobody received it.
   uint8_t reason = routed.deliveries == 0 ? mqtt::reason::kNoMatchingSubscribers : 0;
@@ -137,6 +128,20 @@ void Broker::handle_publish(Connection& c, const mqtt::PublishPacket& p) {
     }
     send_after_durable(c, encode_ack(mqtt::PacketType::kPubrec, p.packet_id, reason, c.version),
                        ticket, false);
+  }
+}
+
+// A refused PUBLISH is dropped. MQTT 5 tells the publisher why; a PUBREC of 0x80 or above
+// ends the QoS 2 flow and frees the id (MQTT 5 §2.2.1, §4.3.3), so nothing is remembered.
+// 3.1.1 has no refusal code: the publisher gets its usual acknowledgement.
+void Broker::refuse_publish(Connection& c, const mqtt::PublishPacket& p, const Status& why) {
+  const uint8_t reason = reason_code_for(why);
+  if (p.qos == 1) {
+    send_after_durable(c, encode_ack(mqtt::PacketType::kPuback, p.packet_id, reason, c.version), 0,
+                       false);
+  } else if (p.qos == 2) {
+    send_after_durable(c, encode_ack(mqtt::PacketType::kPubrec, p.packet_id, reason, c.version), 0,
+                       false);
   }
 }
 
@@ -158,7 +163,7 @@ void Broker::handle_ack(Connection& c, mqtt::PacketType type, uint16_t packet_id
     case mqtt::PacketType::kPuback: {
       if (auto seq = session.on_puback(a.packet_id)) {
         if (persistent) store_->delete_message(id, *seq);
-        fill_window(session);
+        router_.fill_window(session);
         release_waiters(session, false);
       }
       break;
@@ -166,8 +171,8 @@ void Broker::handle_ack(Connection& c, mqtt::PacketType type, uint16_t packet_id
     case mqtt::PacketType::kPubrec: {
       if (a.reason_code >= 0x80) {
         // MQTT 5 §4.3.3: a PUBREC with an error ends the flow; no PUBREL follows.
-        discard_outgoing(session, a.packet_id);
-        fill_window(session);
+        router_.discard_outgoing(session, a.packet_id);
+        router_.fill_window(session);
         break;
       }
       auto seq = session.on_pubrec(a.packet_id);
@@ -182,7 +187,7 @@ void Broker::handle_ack(Connection& c, mqtt::PacketType type, uint16_t packet_id
     case mqtt::PacketType::kPubcomp: {
       if (auto seq = session.on_pubcomp(a.packet_id)) {
         if (persistent) store_->delete_message(id, *seq);
-        fill_window(session);
+        router_.fill_window(session);
         release_waiters(session, false);
       }
       break;

@@ -3,6 +3,7 @@
 // subscriptions.
 #include "base/log.h"
 #include "broker/broker.h"
+#include "broker/reason_codes.h"
 
 namespace topicdb::broker {
 
@@ -21,6 +22,7 @@ void Broker::handle_subscribe(Connection& c, const mqtt::SubscribePacket& p) {
     bool existed;
   };
   std::vector<Granted> granted;
+  const ClientIdentity who = identity_of(c);
   for (const mqtt::SubscriptionRequest& r : p.subscriptions) {
     auto shared = parse_shared_filter(r.filter);
     if (!shared.is_ok()) {
@@ -33,6 +35,15 @@ void Broker::handle_subscribe(Connection& c, const mqtt::SubscribePacket& p) {
       return;
     }
     uint8_t qos = std::min<uint8_t>(r.qos, 2);
+    const std::string_view topic_filter =
+        shared->has_value() ? (*shared)->filter : std::string_view(r.filter);
+    if (Status allowed = authorize_subscription(who, std::string(topic_filter), qos);
+        !allowed.is_ok()) {
+      log::debug("subscription of '{}' to '{}' refused: {}", session.client_id(), r.filter,
+                 allowed.to_string());
+      ack.reason_codes.push_back(suback_failure_code_for(allowed, v5));
+      continue;
+    }
     uint8_t options = qos;
     if (v5) {
       if (r.no_local) options |= subscription_option::kNoLocal;
@@ -41,7 +52,7 @@ void Broker::handle_subscribe(Connection& c, const mqtt::SubscribePacket& p) {
           static_cast<uint8_t>(r.retain_handling << subscription_option::kRetainHandlingShift);
     }
     // MQTT-3.8.4-3: an identical filter replaces the old subscription.
-    bool existed = add_subscription(session, r.filter, options, subscription_id);
+    bool existed = router_.subscribe(session, r.filter, options, subscription_id);
     if (session.persistent()) {
       ticket = store_->put_subscription(session.client_id(), {r.filter, options, subscription_id});
     }
@@ -56,57 +67,19 @@ void Broker::handle_subscribe(Connection& c, const mqtt::SubscribePacket& p) {
   // Retain Handling says: 0 always, 1 only if it is new, 2 never.
   for (const Granted& g : granted) {
     if (g.retain_handling == 2 || (g.retain_handling == 1 && g.existed)) continue;
-    send_retained(session, g.filter, g.qos, subscription_id);
+    router_.send_retained(session, g.filter, g.qos, subscription_id);
   }
 }
 
-bool Broker::add_subscription(Session& session, const std::string& filter, uint8_t options,
-                              uint32_t subscription_id) {
-  bool existed = session.subscriptions().count(filter) > 0;
-  session.subscriptions()[filter] = {options, subscription_id};
-  auto shared = parse_shared_filter(filter);
-  if (shared.is_ok() && shared->has_value()) {
-    auto& group = shared_groups_[filter];
-    if (!group) {
-      group = std::make_unique<SharedGroup>(filter, std::string((*shared)->filter));
-      topic_tree_.subscribe(group->filter(), {nullptr, 0, 0, group.get()});
-    }
-    group->add({&session, options, subscription_id});
-  } else {
-    topic_tree_.subscribe(filter, {&session, options, subscription_id, nullptr});
+// The authorizer first, then, for a filter under a reserved prefix, that prefix's handler
+// ("$DB/{entity}/events/#" may be subscribed to, request topics may not).
+Status Broker::authorize_subscription(const ClientIdentity& who, const std::string& filter,
+                                      uint8_t qos) {
+  TDB_RETURN_IF_ERROR(authorizer_->authorize_subscribe(who, filter, qos));
+  if (ReservedTopicHandler* handler = reserved_.find(filter)) {
+    return handler->authorize_subscribe(who, filter);
   }
-  return existed;
-}
-
-bool Broker::remove_subscription(Session& session, const std::string& filter) {
-  if (session.subscriptions().erase(filter) == 0) return false;
-  auto group_it = shared_groups_.find(filter);
-  if (group_it != shared_groups_.end()) {
-    SharedGroup& group = *group_it->second;
-    group.remove(&session);
-    if (group.empty()) {
-      topic_tree_.unsubscribe(group.filter(), {nullptr, 0, 0, &group});
-      shared_groups_.erase(group_it);
-    }
-  } else {
-    topic_tree_.unsubscribe(filter, {&session});
-  }
-  return true;
-}
-
-void Broker::send_retained(Session& session, const std::string& filter, uint8_t granted_qos,
-                           uint32_t subscription_id) {
-  std::vector<MessagePtr> matches;
-  int64_t now = clock_->wall_ms();
-  retained_.match(filter, [&](const MessagePtr& m) {
-    if (m->expiry_at_ms == 0 || m->expiry_at_ms > now) matches.push_back(m);
-  });
-  std::vector<uint32_t> ids;
-  if (subscription_id != 0) ids.push_back(subscription_id);
-  for (const MessagePtr& m : matches) {
-    // Retained messages sent for a new subscription keep RETAIN set (MQTT-3.3.1-8).
-    deliver(session, m, std::min(m->qos, granted_qos), /*retain=*/true, ids, "");
-  }
+  return Status::ok();
 }
 
 void Broker::handle_unsubscribe(Connection& c, const mqtt::UnsubscribePacket& p) {
@@ -115,7 +88,7 @@ void Broker::handle_unsubscribe(Connection& c, const mqtt::UnsubscribePacket& p)
   mqtt::UnsubackPacket ack;
   ack.packet_id = p.packet_id;
   for (const std::string& filter : p.filters) {
-    bool existed = remove_subscription(session, filter);
+    bool existed = router_.unsubscribe(session, filter);
     if (existed && session.persistent()) {
       ticket = store_->delete_subscription(session.client_id(), filter);
     }

@@ -1,30 +1,36 @@
-// Routing: from one published message to the sessions whose subscriptions match, and from a
-// session's outgoing entry to bytes on its connection. The hot path of the broker.
+// Routing: from one published message to the sessions whose subscriptions match, the
+// subscription index itself, and retained messages.
+#include "broker/router.h"
+
+#include <algorithm>
+
 #include "base/log.h"
-#include "broker/broker.h"
 #include "broker/codec/property_codec.h"
+#include "broker/connection.h"
 
 namespace topicdb::broker {
 
-namespace {
-// Payloads up to this size are copied next to their header: one buffer is cheaper than a
-// shared reference for small messages.
-constexpr size_t kSharePayloadAbove = 512;
-}  // namespace
+Router::Router(const BrokerOptions& options, BrokerStats* stats, Clock* clock, StateStore* store)
+    : options_(options), stats_(stats), clock_(clock), store_(store) {}
 
-Broker::RouteResult Broker::route(const MessagePtr& message) {
+Router::~Router() = default;
+
+RouteResult Router::route(const MessagePtr& message, const PublishContext& context) {
   // Overlapping subscriptions of one session fold into one delivery at the highest granted
   // QoS (MQTT 3.1.1 §3.3.5), carrying every matching subscription identifier (MQTT 5
   // §3.3.4); the epoch marks sessions already seen in this match.
   const uint64_t epoch = ++match_epoch_;
-  std::vector<Session*> targets;
-  std::vector<SharedGroup*> groups;
+  std::vector<Session*>& targets = targets_;
+  std::vector<SharedGroup*>& groups = groups_;
+  targets.clear();
+  groups.clear();
   topic_tree_.match(message->topic, [&](const Subscriber& s) {
     if (s.group != nullptr) {
-      groups.push_back(s.group);
+      if (context.only_to == nullptr) groups.push_back(s.group);
       return;
     }
     Session* session = s.session;
+    if (context.only_to != nullptr && session != context.only_to) return;
     // MQTT-3.8.3-3: no-local keeps a client's own messages from coming back to it.
     if (s.no_local() && message->origin == session) return;
     if (session->match_epoch != epoch) {
@@ -47,8 +53,9 @@ Broker::RouteResult Broker::route(const MessagePtr& message) {
     // MQTT-3.3.1-9 / MQTT 5 §3.8.3.1: RETAIN is cleared on delivery to established
     // subscriptions unless Retain As Published is set.
     bool retain = session->match_retain_as_published && message->retain;
-    result.ticket = std::max(result.ticket, deliver(*session, message, qos, retain,
-                                                    route_ids_[session->match_slot], ""));
+    result.ticket =
+        std::max(result.ticket, deliver(*session, message, qos, retain,
+                                        route_ids_[session->match_slot], "", context, &result));
     ++result.deliveries;
   }
   for (SharedGroup* group : groups) {
@@ -58,221 +65,14 @@ Broker::RouteResult Broker::route(const MessagePtr& message) {
     if (member->subscription_id != 0) ids.push_back(member->subscription_id);
     bool retain = (member->options & subscription_option::kRetainAsPublished) && message->retain;
     uint8_t qos = std::min<uint8_t>(message->qos, member->options & subscription_option::kQosMask);
-    result.ticket =
-        std::max(result.ticket, deliver(*member->session, message, qos, retain, ids, group->key()));
+    result.ticket = std::max(result.ticket, deliver(*member->session, message, qos, retain, ids,
+                                                    group->key(), context, &result));
     ++result.deliveries;
   }
   return result;
 }
 
-uint64_t Broker::deliver(Session& session, const MessagePtr& message, uint8_t qos, bool retain,
-                         const std::vector<uint32_t>& subscription_ids,
-                         const std::string& share_group) {
-  if (message->expiry_at_ms != 0 && message->expiry_at_ms <= clock_->wall_ms()) return 0;
-  if (qos == 0) {
-    // QoS 0 goes only to a connected client; it is not kept for an absent one.
-    if (Connection* c = session.connection()) {
-      if (over_write_limit(*c)) return 0;
-      write_publish(*c, message, 0, retain, false, 0, subscription_ids);
-      if (publishing_session_ != nullptr && publishing_session_ != &session &&
-          congested_ == nullptr && is_congested(session)) {
-        congested_ = &session;
-      }
-    }
-    return 0;
-  }
-  Session::Outgoing out;
-  out.message = message;
-  out.qos = qos;
-  out.retain = retain;
-  out.subscription_ids = subscription_ids;
-  out.share_group = share_group;
-  const Session::Outgoing* entry = nullptr;
-  Session::Admission admission = session.admit(std::move(out), &entry);
-  if (admission == Session::Admission::kDropped) {
-    ++stats_.messages_dropped;
-    if (session.dropped_messages() == 1 || session.dropped_messages() % 1000 == 0) {
-      log::warn("queue of client '{}' is full ({} messages): dropped {} so far",
-                session.client_id(), options_.max_queued_messages, session.dropped_messages());
-    }
-    return 0;
-  }
-  if (publishing_session_ != nullptr && publishing_session_ != &session && congested_ == nullptr &&
-      is_congested(session)) {
-    congested_ = &session;  // handle_publish holds the publisher once routing is done
-  }
-  uint64_t ticket = 0;
-  if (session.persistent()) ticket = store_->put_message(session.client_id(), to_stored(*entry));
-  if (admission == Session::Admission::kSendNow) {
-    uint16_t packet_id = entry->packet_id;
-    if (!write_publish(*session.connection(), message, qos, retain, false, packet_id,
-                       subscription_ids)) {
-      discard_outgoing(session, packet_id);
-    }
-  }
-  return ticket;
-}
-
-StoredMessage Broker::to_stored(const Session::Outgoing& entry) const {
-  const Message& m = *entry.message;
-  StoredMessage stored;
-  stored.seq = entry.seq;
-  stored.topic = m.topic;
-  stored.payload = m.payload;
-  stored.qos = entry.qos;
-  stored.retain = entry.retain;
-  stored.packet_id = entry.packet_id;
-  stored.state = entry.state;
-  stored.expiry_at_ms = m.expiry_at_ms;
-  stored.subscription_id = entry.subscription_ids.empty() ? 0 : entry.subscription_ids[0];
-  if (!m.properties.empty() || entry.subscription_ids.size() > 1) {
-    // All identifiers travel in the property block (a message can match several
-    // subscriptions, MQTT-3.3.4-3); the column keeps the first for quick inspection.
-    mqtt::Properties props = m.properties;
-    props.subscription_identifiers = entry.subscription_ids;
-    mqtt::encode_properties(props, &stored.properties);
-  }
-  return stored;
-}
-
-void Broker::discard_outgoing(Session& session, uint16_t packet_id) {
-  if (auto seq = session.discard_inflight(packet_id)) {
-    if (session.persistent()) store_->delete_message(session.client_id(), *seq);
-  }
-}
-
-void Broker::fill_window(Session& session) {
-  Connection* c = session.connection();
-  if (c == nullptr) return;
-  // MQTT 5 §3.3.2.3.3: a message whose expiry passed before delivery started is dropped.
-  if (session.has_expiring_queued()) {
-    for (uint64_t seq : session.drop_expired_queued(clock_->wall_ms())) {
-      if (session.persistent()) store_->delete_message(session.client_id(), seq);
-    }
-  }
-  std::vector<uint16_t> too_large;
-  // MQTT-4.4.0-1: unacknowledged messages of an earlier connection go first, with DUP set
-  // (or their PUBREL again), as far as the Receive Maximum allows (MQTT-3.3.4-9).
-  session.resend_within_window([&](const Session::Outgoing& entry) {
-    if (entry.state == StoredMessage::State::kPubrelSent) {
-      mqtt::AckPacket pubrel;
-      pubrel.type = mqtt::PacketType::kPubrel;
-      pubrel.packet_id = entry.packet_id;
-      std::string out;
-      mqtt::encode(pubrel, c->version, &out);
-      c->send(out);
-    } else if (!write_publish(*c, entry.message, entry.qos, entry.retain, true, entry.packet_id,
-                              entry.subscription_ids)) {
-      too_large.push_back(entry.packet_id);
-    }
-  });
-  session.fill_window([&](const Session::Outgoing& entry) {
-    // QoS 2 needs its packet id kept across a restart so PUBREL can follow PUBREC; a QoS 1
-    // message is simply sent again with a fresh id.
-    if (session.persistent() && entry.qos == 2) {
-      store_->update_message_state(session.client_id(), entry.seq, entry.packet_id, entry.state);
-    }
-    if (!write_publish(*c, entry.message, entry.qos, entry.retain, false, entry.packet_id,
-                       entry.subscription_ids)) {
-      too_large.push_back(entry.packet_id);
-    }
-  });
-  if (too_large.empty()) return;
-  for (uint16_t id : too_large) discard_outgoing(session, id);
-  fill_window(session);  // the discarded ones freed window slots
-}
-
-// Encodes one PUBLISH for `c`. Returns false, writing nothing, when the packet would exceed
-// the client's Maximum Packet Size: MQTT 5 §3.1.2.11.4 says to drop it for that client as
-// if it had been delivered.
-bool Broker::write_publish(Connection& c, const MessagePtr& message, uint8_t qos, bool retain,
-                           bool dup, uint16_t packet_id,
-                           const std::vector<uint32_t>& subscription_ids) {
-  const Message& m = *message;
-  const bool v5 = c.version == mqtt::ProtocolVersion::kV5;
-  if (qos == 0 && !dup &&
-      (!v5 || (m.expiry_at_ms == 0 && subscription_ids.empty() && c.client_topic_alias_max == 0))) {
-    return write_shared_qos0(c, m, retain);
-  }
-  mqtt::PublishPacket p;
-  p.topic = m.topic;
-  p.payload = m.payload;
-  p.qos = qos;
-  p.retain = retain;
-  p.dup = dup;
-  p.packet_id = packet_id;
-  if (c.version == mqtt::ProtocolVersion::kV5) {
-    p.properties = m.properties;
-    if (m.expiry_at_ms != 0) {
-      // The interval sent is what is left of it (MQTT 5 §3.3.2.3.3).
-      int64_t left_ms = std::max<int64_t>(m.expiry_at_ms - clock_->wall_ms(), 1);
-      p.properties.message_expiry_interval = static_cast<uint32_t>((left_ms + 999) / 1000);
-    }
-    p.properties.subscription_identifiers = subscription_ids;
-    if (c.client_max_packet_size != 0 &&
-        mqtt::encoded_publish_size(p, c.version) > c.client_max_packet_size) {
-      log::debug("dropping '{}' for {}: larger than its maximum packet size {}", m.topic, c.peer(),
-                 c.client_max_packet_size);
-      ++stats_.messages_dropped;
-      return false;
-    }
-    if (c.client_topic_alias_max > 0) {
-      auto& outbound = c.aliases().outbound;
-      auto it = outbound.find(m.topic);
-      if (it != outbound.end()) {
-        p.properties.topic_alias = it->second;
-        p.topic = std::string_view();  // the alias stands for the topic
-      } else if (outbound.size() < c.client_topic_alias_max) {
-        uint16_t alias = static_cast<uint16_t>(outbound.size() + 1);
-        outbound.emplace(m.topic, alias);
-        p.properties.topic_alias = alias;
-      }
-    }
-  }
-  OutBuffer& out = c.out();
-  if (m.payload.size() > kSharePayloadAbove) {
-    mqtt::encode_publish_header(p, c.version, &out.owned_tail());
-    // The aliasing constructor shares ownership of the message: no payload copy.
-    out.append_shared(SharedBytes(message, &message->payload));
-  } else {
-    mqtt::encode(p, c.version, &out.owned_tail());
-  }
-  c.mark_dirty();
-  ++stats_.messages_sent;
-  return true;
-}
-
-// The fan-out fast path: one encoding per message, then a memcpy per subscriber (one
-// contiguous write buffer is cheaper than an iovec per message) or, for large messages, a
-// shared reference.
-bool Broker::write_shared_qos0(Connection& c, const Message& m, bool retain) {
-  const bool v5 = c.version == mqtt::ProtocolVersion::kV5;
-  std::shared_ptr<const std::string>& cached = m.encoded_qos0[v5][retain];
-  if (!cached) {
-    mqtt::PublishPacket p;
-    p.topic = m.topic;
-    p.payload = m.payload;
-    p.retain = retain;
-    if (v5) p.properties = m.properties;
-    auto bytes = std::make_shared<std::string>();
-    mqtt::encode(p, c.version, bytes.get());
-    cached = std::move(bytes);
-  }
-  if (v5 && c.client_max_packet_size != 0 && cached->size() > c.client_max_packet_size) {
-    ++stats_.messages_dropped;  // MQTT 5 §3.1.2.11.4
-    return false;
-  }
-  if (cached->size() > kSharePayloadAbove) {
-    c.out().append_shared(cached);
-  } else {
-    c.out().append(*cached);
-  }
-  c.mark_dirty();
-  ++stats_.messages_sent;
-  return true;
-}
-
-uint64_t Broker::store_retained(const MessagePtr& message) {
+uint64_t Router::retain(const MessagePtr& message) {
   if (message->payload.empty()) {
     // MQTT-3.3.1-10/11: an empty retained payload clears the topic's retained message.
     if (!retained_.erase(message->topic)) return 0;
@@ -287,6 +87,95 @@ uint64_t Broker::store_retained(const MessagePtr& message) {
   if (!message->properties.empty())
     mqtt::encode_properties(message->properties, &stored.properties);
   return store_->put_retained(stored);
+}
+
+bool Router::subscribe(Session& session, const std::string& filter, uint8_t options,
+                       uint32_t subscription_id) {
+  bool existed = session.subscriptions().count(filter) > 0;
+  session.subscriptions()[filter] = {options, subscription_id};
+  auto shared = parse_shared_filter(filter);
+  if (shared.is_ok() && shared->has_value()) {
+    auto& group = shared_groups_[filter];
+    if (!group) {
+      group = std::make_unique<SharedGroup>(filter, std::string((*shared)->filter));
+      topic_tree_.subscribe(group->filter(), {nullptr, 0, 0, group.get()});
+    }
+    group->add({&session, options, subscription_id});
+  } else {
+    topic_tree_.subscribe(filter, {&session, options, subscription_id, nullptr});
+  }
+  return existed;
+}
+
+bool Router::unsubscribe(Session& session, const std::string& filter) {
+  if (session.subscriptions().erase(filter) == 0) return false;
+  auto group_it = shared_groups_.find(filter);
+  if (group_it != shared_groups_.end()) {
+    SharedGroup& group = *group_it->second;
+    group.remove(&session);
+    if (group.empty()) {
+      topic_tree_.unsubscribe(group.filter(), {nullptr, 0, 0, &group});
+      shared_groups_.erase(group_it);
+    }
+  } else {
+    topic_tree_.unsubscribe(filter, {&session});
+  }
+  return true;
+}
+
+void Router::unsubscribe_all(Session& session) {
+  std::vector<std::string> filters;
+  for (const auto& [filter, info] : session.subscriptions()) filters.push_back(filter);
+  for (const std::string& filter : filters) unsubscribe(session, filter);
+}
+
+void Router::send_retained(Session& session, const std::string& filter, uint8_t granted_qos,
+                           uint32_t subscription_id) {
+  std::vector<MessagePtr> matches;
+  int64_t now = clock_->wall_ms();
+  retained_.match(filter, [&](const MessagePtr& m) {
+    if (m->expiry_at_ms == 0 || m->expiry_at_ms > now) matches.push_back(m);
+  });
+  std::vector<uint32_t> ids;
+  if (subscription_id != 0) ids.push_back(subscription_id);
+  for (const MessagePtr& m : matches) {
+    // Retained messages sent for a new subscription keep RETAIN set (MQTT-3.3.1-8).
+    deliver(session, m, std::min(m->qos, granted_qos), /*retain=*/true, ids, "", PublishContext{},
+            nullptr);
+  }
+}
+
+void Router::redeliver_shared(Session& leaving, bool session_ending) {
+  std::vector<Session::Outgoing> taken = leaving.take_shared_undelivered();
+  for (Session::Outgoing& entry : taken) {
+    if (leaving.persistent()) store_->delete_message(leaving.client_id(), entry.seq);
+    auto group = shared_groups_.find(entry.share_group);
+    const SharedGroup::Member* member =
+        group == shared_groups_.end()
+            ? nullptr
+            : group->second->pick(&leaving, /*allow_offline=*/session_ending);
+    if (member == nullptr) {
+      if (!session_ending) {
+        // Nobody else can take it now: it stays with this member for its return.
+        const Session::Outgoing* kept = nullptr;
+        entry.state = StoredMessage::State::kQueued;
+        entry.packet_id = 0;
+        if (leaving.admit(std::move(entry), &kept) != Session::Admission::kDropped &&
+            leaving.persistent()) {
+          store_->put_message(leaving.client_id(), to_stored(*kept));
+        }
+      } else {
+        log::warn("shared message to '{}' lost: no member of {} is left", entry.message->topic,
+                  entry.share_group);
+      }
+      continue;
+    }
+    std::vector<uint32_t> ids;
+    if (member->subscription_id != 0) ids.push_back(member->subscription_id);
+    uint8_t qos = std::min<uint8_t>(entry.qos, member->options & subscription_option::kQosMask);
+    deliver(*member->session, entry.message, qos, entry.retain, ids, entry.share_group,
+            PublishContext{}, nullptr);
+  }
 }
 
 }  // namespace topicdb::broker

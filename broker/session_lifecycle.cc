@@ -23,18 +23,16 @@ void Broker::destroy_session(const std::string& client_id) {
   std::unique_ptr<Session> session = std::move(it->second);
   sessions_.erase(it);
   release_waiters(*session, /*force=*/true);
-  std::vector<std::string> filters;
-  for (const auto& [filter, info] : session->subscriptions()) filters.push_back(filter);
-  for (const std::string& filter : filters) remove_subscription(*session, filter);
+  router_.unsubscribe_all(*session);
   // Out of every group now, so its shared messages go to the remaining members.
-  redeliver_shared(*session, /*session_ending=*/true);
+  router_.redeliver_shared(*session, /*session_ending=*/true);
   if (session->persistent()) store_->delete_session(client_id);
   // The session ended: a will still waiting out its delay is published now.
   auto will = pending_wills_.find(client_id);
   if (will != pending_wills_.end()) {
-    MessagePtr message = std::move(will->second.message);
+    Will due = std::move(will->second.will);
     pending_wills_.erase(will);
-    publish_will_now(std::move(message));
+    publish_will_now(std::move(due));
   }
 }
 
@@ -50,6 +48,8 @@ StoredSession Broker::to_stored(const Session& session) const {
 void Broker::detach_session(Connection& c) {
   Session* session = c.session;
   c.session = nullptr;
+  // Read now: a clean session ends below, and the will still names its client.
+  const std::string will_client_id = session != nullptr ? session->client_id() : std::string();
   std::string client_id;
   bool session_ended = true;
   if (session != nullptr && session->connection() == &c) {
@@ -57,7 +57,7 @@ void Broker::detach_session(Connection& c) {
     session->set_connection(nullptr);
     // An absent session applies no back-pressure: its queue bound takes over.
     release_waiters(*session, /*force=*/true);
-    redeliver_shared(*session, /*session_ending=*/!session->persistent());
+    router_.redeliver_shared(*session, /*session_ending=*/!session->persistent());
     if (session->persistent()) {
       session_ended = false;
       uint32_t expiry = session->expiry_interval_s();
@@ -91,52 +91,31 @@ void Broker::detach_session(Connection& c) {
       }
       delay_s = wp.will_delay_interval.value_or(0);
     }
+    Will out;
+    out.message = std::move(message);
+    out.client_id = will_client_id;
+    if (c.username) out.username = std::make_unique<const std::string>(*c.username);
+    out.version = c.version;
     if (delay_s == 0 || session_ended) {
-      publish_will_now(std::move(message));
+      publish_will_now(std::move(out));
     } else {
       log::debug("will of '{}' delayed by {}s", client_id, delay_s);
-      pending_wills_[client_id] = {clock_->now_ms() + int64_t{delay_s} * 1000, std::move(message)};
+      pending_wills_[client_id] = {clock_->now_ms() + int64_t{delay_s} * 1000, std::move(out)};
     }
   }
 }
 
-// MQTT-3.1.2-8: the will is published as an ordinary message (retained if it says so).
-void Broker::publish_will_now(MessagePtr will) {
-  log::debug("publishing will to '{}'", will->topic);
-  if (will->retain) store_retained(will);
-  route(will);
-}
-
-void Broker::redeliver_shared(Session& leaving, bool session_ending) {
-  std::vector<Session::Outgoing> taken = leaving.take_shared_undelivered();
-  for (Session::Outgoing& entry : taken) {
-    if (leaving.persistent()) store_->delete_message(leaving.client_id(), entry.seq);
-    auto group = shared_groups_.find(entry.share_group);
-    const SharedGroup::Member* member =
-        group == shared_groups_.end()
-            ? nullptr
-            : group->second->pick(&leaving, /*allow_offline=*/session_ending);
-    if (member == nullptr) {
-      if (!session_ending) {
-        // Nobody else can take it now: it stays with this member for its return.
-        const Session::Outgoing* kept = nullptr;
-        entry.state = StoredMessage::State::kQueued;
-        entry.packet_id = 0;
-        if (leaving.admit(std::move(entry), &kept) != Session::Admission::kDropped &&
-            leaving.persistent()) {
-          store_->put_message(leaving.client_id(), to_stored(*kept));
-        }
-      } else {
-        log::warn("shared message to '{}' lost: no member of {} is left", entry.message->topic,
-                  entry.share_group);
-      }
-      continue;
-    }
-    std::vector<uint32_t> ids;
-    if (member->subscription_id != 0) ids.push_back(member->subscription_id);
-    uint8_t qos = std::min<uint8_t>(entry.qos, member->options & subscription_option::kQosMask);
-    deliver(*member->session, entry.message, qos, entry.retain, ids, entry.share_group);
+// MQTT-3.1.2-8: the will is published as an ordinary message (retained if it says so); a
+// will on a reserved prefix goes to its handler instead (a device's will can update a
+// record), with nobody to answer.
+void Broker::publish_will_now(Will will) {
+  log::debug("publishing will to '{}'", will.message->topic);
+  if (ReservedTopicHandler* handler = reserved_.find(will.message->topic)) {
+    send_will_to_handler(std::move(will), *handler);
+    return;
   }
+  if (will.message->retain) router_.retain(will.message);
+  router_.route(will.message, PublishContext{});
 }
 
 void Broker::expire_sessions_and_wills() {
@@ -158,9 +137,9 @@ void Broker::expire_sessions_and_wills() {
   }
   for (const std::string& id : due) {
     auto it = pending_wills_.find(id);
-    MessagePtr message = std::move(it->second.message);
+    Will will = std::move(it->second.will);
     pending_wills_.erase(it);
-    publish_will_now(std::move(message));
+    publish_will_now(std::move(will));
   }
 }
 

@@ -2,13 +2,12 @@
 
 #include <algorithm>
 
+#include "broker/reserved_names.h"
 #include "broker/session.h"
 
 namespace topicdb::broker {
 
-namespace {
-constexpr std::string_view kSharePrefix = "$share/";
-}  // namespace
+using reserved::kSharePrefix;
 
 Result<std::optional<SharedFilter>> parse_shared_filter(std::string_view text) {
   if (text.substr(0, kSharePrefix.size()) != kSharePrefix) return std::optional<SharedFilter>();

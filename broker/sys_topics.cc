@@ -1,8 +1,21 @@
 // $SYS/broker/... topics: counters for operators, published as retained messages every
 // --sys-interval seconds (the same names mosquitto uses, so existing dashboards work).
+#include "broker/sys_topics.h"
+
+#include "base/log.h"
 #include "broker/broker.h"
 
 namespace topicdb::broker {
+
+void SysTopicsHandler::on_publish(ReservedPublish request, ReservedCompletion done) {
+  // $SYS belongs to the broker: clients may not publish there.
+  log::debug("refusing publish of '{}' to {}", request.client_id, request.topic);
+  done(Status::permission_denied("$SYS topics are published by the broker only"));
+}
+
+Status SysTopicsHandler::authorize_subscribe(const ClientIdentity&, std::string_view) {
+  return Status::ok();
+}
 
 void Broker::on_sys_timer(uv_timer_t* handle) {
   static_cast<Broker*>(handle->data)->publish_sys_topics();
@@ -27,17 +40,17 @@ void Broker::publish_sys_topics() {
       {"$SYS/broker/messages/dropped", std::to_string(stats_.messages_dropped)},
       {"$SYS/broker/bytes/received", std::to_string(stats_.bytes_received)},
       {"$SYS/broker/bytes/sent", std::to_string(stats_.bytes_sent)},
-      {"$SYS/broker/subscriptions/count", std::to_string(topic_tree_.subscription_count())},
-      {"$SYS/broker/retained messages/count", std::to_string(retained_.size())},
+      {"$SYS/broker/subscriptions/count", std::to_string(router_.subscription_count())},
+      {"$SYS/broker/retained messages/count", std::to_string(router_.retained_count())},
   };
   for (const auto& [topic, value] : values) {
-    auto message = std::make_shared<Message>();
-    message->topic = topic;
-    message->payload = value;
-    message->retain = true;
+    ServerMessage message;
+    message.topic = topic;
+    message.payload = value;
+    message.retain = true;
     // Held in memory only: they describe this process and are rebuilt after a restart.
-    retained_.set(message);
-    route(message);
+    message.retain_in_memory_only = true;
+    publish(std::move(message));
   }
 }
 

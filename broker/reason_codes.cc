@@ -1,0 +1,58 @@
+#include "broker/reason_codes.h"
+
+#include "broker/codec/packets.h"
+
+namespace topicdb::broker {
+
+uint8_t reason_code_for(const Status& status) {
+  using Code = Status::Code;
+  namespace r = mqtt::reason;
+  switch (status.code()) {
+    case Code::kOk:
+      return r::kSuccess;
+    case Code::kInvalidArgument:  // the decoder's verdict on bytes that are not MQTT
+      return r::kMalformedPacket;
+    case Code::kProtocolError:
+      return r::kProtocolError;
+    case Code::kResourceExhausted:  // the decoder's verdict on a packet over the limit
+      return r::kPacketTooLarge;
+    case Code::kUnsupported:  // arises only for a CONNECT's protocol level
+      return r::kUnsupportedProtocolVersion;
+    case Code::kPermissionDenied:
+      return r::kNotAuthorized;
+    case Code::kUnauthenticated:
+      return r::kBadUserNameOrPassword;
+    case Code::kUnavailable:
+      return r::kServerUnavailable;
+    case Code::kNotFound:
+    case Code::kAlreadyExists:
+    case Code::kIoError:
+    case Code::kCorruption:
+    case Code::kInternal:
+      break;
+  }
+  return r::kUnspecifiedError;
+}
+
+uint8_t connack_v311_code_for(const Status& status) {
+  using Code = Status::Code;
+  switch (status.code()) {
+    case Code::kOk:
+      return mqtt::connack_v311::kAccepted;
+    case Code::kUnsupported:
+      return mqtt::connack_v311::kUnacceptableProtocolVersion;
+    case Code::kUnauthenticated:
+      return mqtt::connack_v311::kBadUsernameOrPassword;
+    case Code::kPermissionDenied:
+      return mqtt::connack_v311::kNotAuthorized;
+    default:
+      // 3.1.1 has no general error code; "server unavailable" is the closest honest one.
+      return mqtt::connack_v311::kServerUnavailable;
+  }
+}
+
+uint8_t suback_failure_code_for(const Status& status, bool v5) {
+  return v5 ? reason_code_for(status) : mqtt::reason::kUnspecifiedError;
+}
+
+}  // namespace topicdb::broker
