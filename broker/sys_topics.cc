@@ -4,10 +4,6 @@
 
 namespace topicdb::broker {
 
-void Broker::on_sys_timer(uv_timer_t* handle) {
-  static_cast<Broker*>(handle->data)->publish_sys_topics();
-}
-
 void Broker::publish_sys_topics() {
   size_t connected = 0;
   for (const auto& [id, owned] : connections_) {
