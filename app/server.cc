@@ -11,8 +11,8 @@
 
 #include <uv.h>
 
-#include "base/clock.h"
 #include "base/log.h"
+#include "base/uv_clock.h"
 #include "broker/broker.h"
 #include "broker/persist/sqlite_state_store.h"
 #include "plugins/hmac_challenge_auth.h"
@@ -68,7 +68,7 @@ int run_server(const Config& config) {
 
   uv_loop_t loop;
   uv_loop_init(&loop);
-  SystemClock clock;
+  UvClock clock(&loop);
   broker::SqliteStateStore::Options store_options;
   store_options.synchronous_full = config.sqlite_synchronous_full;
   auto store = broker::SqliteStateStore::open(&loop, data_dir + "/topicdb.sqlite3", store_options);

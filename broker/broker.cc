@@ -29,17 +29,14 @@ Broker::Broker(uv_loop_t* loop, BrokerOptions options, Clock* clock, StateStore*
   uv_check_init(loop_, &flush_check_);
   flush_check_.data = this;
   uv_check_start(&flush_check_, &Broker::on_check);
-  uv_timer_init(loop_, &sweep_timer_);
-  sweep_timer_.data = this;
-  uv_timer_start(&sweep_timer_, &Broker::on_sweep_timer, options_.sweep_interval_ms,
-                 options_.sweep_interval_ms);
-  uv_timer_init(loop_, &sys_timer_);
-  sys_timer_.data = this;
+  sweep_timer_ = clock_->make_timer();
+  sweep_timer_->start(options_.sweep_interval_ms, options_.sweep_interval_ms, [this] { sweep(); });
+  sys_timer_ = clock_->make_timer();
   if (options_.sys_interval_s > 0) {
-    uint64_t interval_ms = uint64_t{options_.sys_interval_s} * 1000;
-    uv_timer_start(&sys_timer_, &Broker::on_sys_timer, 0, interval_ms);
+    int64_t interval_ms = int64_t{options_.sys_interval_s} * 1000;
+    sys_timer_->start(0, interval_ms, [this] { publish_sys_topics(); });
   }
-  open_handles_ = 3;
+  open_handles_ = 1;  // flush_check_; the timers close themselves and keep no shutdown waiting
   store_->set_durable_callback([this](uint64_t ticket) { on_durable(ticket); });
 }
 
@@ -366,8 +363,6 @@ void Broker::flush_dirty() {
   }
 }
 
-void Broker::on_sweep_timer(uv_timer_t* handle) { static_cast<Broker*>(handle->data)->sweep(); }
-
 void Broker::sweep() {
   if (!store_->health().is_ok() && !shutting_down_) {
     log::error("state store failed ({}); shutting down to avoid losing acknowledged messages",
@@ -427,16 +422,15 @@ void Broker::shutdown(std::function<void()> done) {
       c->close(true);
     }
   }
-  uv_timer_stop(&sweep_timer_);
-  uv_timer_stop(&sys_timer_);
+  // Destroying the timers closes their handles (also safe from inside the sweep itself).
+  sweep_timer_.reset();
+  sys_timer_.reset();
   uv_check_stop(&flush_check_);
   auto closed = [](uv_handle_t* h) {
     auto* self = static_cast<Broker*>(h->data);
     --self->open_handles_;
     self->finish_shutdown();
   };
-  uv_close(reinterpret_cast<uv_handle_t*>(&sweep_timer_), closed);
-  uv_close(reinterpret_cast<uv_handle_t*>(&sys_timer_), closed);
   uv_close(reinterpret_cast<uv_handle_t*>(&flush_check_), closed);
 }
 

@@ -179,10 +179,8 @@ class Broker final : public ServerPublisher {
   void flush_dirty();
   void finish_shutdown();
   static void on_check(uv_check_t* handle);
-  static void on_sweep_timer(uv_timer_t* handle);
   // sys_topics.cc
   void publish_sys_topics();
-  static void on_sys_timer(uv_timer_t* handle);
 
   uv_loop_t* loop_;
   BrokerOptions options_;
@@ -221,8 +219,8 @@ class Broker final : public ServerPublisher {
   uint64_t assigned_id_counter_ = 0;
 
   uv_check_t flush_check_;
-  uv_timer_t sweep_timer_;
-  uv_timer_t sys_timer_;
+  std::unique_ptr<Timer> sweep_timer_;  // keep-alive, connect timeout, expiry, will delay
+  std::unique_ptr<Timer> sys_timer_;    // $SYS topics; armed only when sys_interval_s > 0
   int64_t started_ms_ = 0;
   bool shutting_down_ = false;
   bool shut_down_ = false;

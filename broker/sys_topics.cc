@@ -17,10 +17,6 @@ Status SysTopicsHandler::authorize_subscribe(const ClientIdentity&, std::string_
   return Status::ok();
 }
 
-void Broker::on_sys_timer(uv_timer_t* handle) {
-  static_cast<Broker*>(handle->data)->publish_sys_topics();
-}
-
 void Broker::publish_sys_topics() {
   size_t connected = 0;
   for (const auto& [id, owned] : connections_) {
