@@ -2,8 +2,6 @@
 
 #include <utility>
 
-#include "base/log.h"
-
 namespace topicdb::broker {
 
 Connection::Connection(ConnectionOwner* owner, uint64_t id, int64_t now_ms,
