@@ -15,6 +15,7 @@
 #include "base/uv_clock.h"
 #include "broker/broker.h"
 #include "broker/persist/sqlite_state_store.h"
+#include "net/loop_buffers.h"
 #include "plugins/hmac_challenge_auth.h"
 
 namespace topicdb::app {
@@ -68,6 +69,8 @@ int run_server(const Config& config) {
 
   uv_loop_t loop;
   uv_loop_init(&loop);
+  // Read scratch and spare output buffers of every stream on this loop; outlives the broker.
+  net::LoopBuffers loop_buffers(&loop);
   UvClock clock(&loop);
   broker::SqliteStateStore::Options store_options;
   store_options.synchronous_full = config.sqlite_synchronous_full;

@@ -10,10 +10,6 @@
 
 namespace topicdb::broker {
 
-namespace {
-constexpr size_t kReadScratchSize = 64 * 1024;
-}  // namespace
-
 Broker::Broker(uv_loop_t* loop, BrokerOptions options, Clock* clock, StateStore* store)
     : loop_(loop),
       options_(options),
@@ -24,7 +20,6 @@ Broker::Broker(uv_loop_t* loop, BrokerOptions options, Clock* clock, StateStore*
       authorizer_(std::make_unique<AllowAllAuthorizer>()),
       sys_handler_(std::make_unique<SysTopicsHandler>()) {
   reserved_.add(std::string(reserved::kSysPrefix), sys_handler_.get());
-  read_scratch_.resize(kReadScratchSize);
   started_ms_ = clock_->now_ms();
   uv_check_init(loop_, &flush_check_);
   flush_check_.data = this;
@@ -167,25 +162,25 @@ Status Broker::restore() {
 }
 
 Result<std::string> Broker::listen(const std::string& host, int port) {
-  auto listener = std::make_unique<Listener>(this);
+  auto listener = std::make_unique<net::Listener>(loop_, this);
   auto bound = listener->start(host, port);
   listeners_.push_back(std::move(listener));  // closed at shutdown even if start failed
   return bound;
 }
 
-void Broker::accept(uv_stream_t* server) {
-  auto connection = std::make_unique<Connection>(this, next_connection_id_++, clock_->now_ms());
+void Broker::adopt(std::unique_ptr<net::Stream> stream) {
+  auto connection = std::make_unique<Connection>(this, next_connection_id_++, clock_->now_ms(),
+                                                 std::move(stream));
   Connection* raw = connection.get();
   connections_.emplace(raw->id(), std::move(connection));
   ++stats_.connections_total;
-  if (raw->accept_from(server) != 0) return;
   if (shutting_down_ || connections_.size() > options_.max_connections) {
     log::warn("refusing connection from {}: {}", raw->peer(),
               shutting_down_ ? "shutting down" : "max_connections reached");
     raw->close(false);
     return;
   }
-  raw->read_now();
+  raw->start();
 }
 
 void Broker::on_packet(Connection& c, const mqtt::FrameHeader& header, std::string_view body) {

@@ -27,17 +27,19 @@
 #include "broker/broker_stats.h"
 #include "broker/codec/codec.h"
 #include "broker/connection.h"
-#include "broker/listener.h"
+#include "broker/connection_owner.h"
 #include "broker/message.h"
 #include "broker/persist/state_store.h"
 #include "broker/reserved_topics.h"
 #include "broker/router.h"
 #include "broker/server_publish.h"
 #include "broker/session.h"
+#include "net/listener.h"
+#include "net/stream.h"
 
 namespace topicdb::broker {
 
-class Broker final : public ServerPublisher {
+class Broker final : public ConnectionOwner, public net::StreamAcceptor, public ServerPublisher {
  public:
   // Borrows loop, clock and store; they must outlive the broker.
   Broker(uv_loop_t* loop, BrokerOptions options, Clock* clock, StateStore* store);
@@ -60,8 +62,12 @@ class Broker final : public ServerPublisher {
 
   // Loads persistent sessions and retained messages from the store. Call before listen().
   Status restore();
-  // Binds a listener; returns the bound "host:port" (port 0 picks a free one).
+  // Binds a listener; returns the bound "host:port" (port 0 picks a free one). The loop must
+  // have net::LoopBuffers attached.
   Result<std::string> listen(const std::string& host, int port);
+  // Serves one client over `stream` (accepted by a listener, or a net::MemoryStream in
+  // tests): the broker owns it from now on and starts reading it.
+  void adopt(std::unique_ptr<net::Stream> stream) override;
   // Stops accepting, closes every connection, flushes durable state. `done` runs on the loop
   // once nothing of the broker is pending; the loop then has no broker handles left.
   void shutdown(std::function<void()> done);
@@ -76,37 +82,21 @@ class Broker final : public ServerPublisher {
   size_t retained_count() const { return router_.retained_count(); }
   size_t subscription_count() const { return router_.subscription_count(); }
 
-  // --- called by Connection and Listener ------------------------------------------------
   uv_loop_t* loop() const { return loop_; }
-  Clock& clock() const { return *clock_; }
-  std::string& read_scratch() { return read_scratch_; }
-  void accept(uv_stream_t* server);
-  void on_packet(Connection& connection, const mqtt::FrameHeader& header, std::string_view body);
-  void on_malformed(Connection& connection, const Status& status);
-  void count_bytes_received(uint64_t n) { stats_.bytes_received += n; }
-  void on_connection_closing(Connection& connection);
-  void release_connection(Connection* connection);
-  void schedule_flush(Connection* connection) { dirty_.push_back(connection); }
+
+  // --- ConnectionOwner: called by Connection ---------------------------------------------
+  Clock& clock() const override { return *clock_; }
+  uint32_t max_packet_size() const override { return options_.max_packet_size; }
+  void on_packet(Connection& connection, const mqtt::FrameHeader& header,
+                 std::string_view body) override;
+  void on_malformed(Connection& connection, const Status& status) override;
+  void count_bytes_received(uint64_t n) override { stats_.bytes_received += n; }
+  void on_connection_closing(Connection& connection) override;
+  void release_connection(Connection* connection) override;
+  void schedule_flush(Connection* connection) override { dirty_.push_back(connection); }
   // The connection's write queue shrank: publishers waiting for its session may go on.
-  void on_connection_drained(Connection& connection);
-  void count_bytes_sent(uint64_t n) { stats_.bytes_sent += n; }
-  // Output buffers are recycled: fan-out refills the same buffers every loop turn, and
-  // growing fresh ones each time costs reallocations and page faults.
-  std::string take_spare_buffer() {
-    if (spare_buffers_.empty()) return std::string();
-    std::string buffer = std::move(spare_buffers_.back());
-    spare_buffers_.pop_back();
-    return buffer;
-  }
-  void give_spare_buffer(std::string buffer) {
-    constexpr size_t kMaxSpare = 64;  // at most 8 MiB kept for reuse
-    constexpr size_t kMaxSpareCapacity = 128 * 1024;
-    if (spare_buffers_.size() < kMaxSpare && buffer.capacity() > 64 &&
-        buffer.capacity() <= kMaxSpareCapacity) {
-      spare_buffers_.push_back(std::move(buffer));
-    }
-  }
-  std::vector<uv_buf_t>& iov_scratch() { return iov_scratch_; }
+  void on_connection_drained(Connection& connection) override;
+  void count_bytes_sent(uint64_t n) override { stats_.bytes_sent += n; }
 
  private:
   // A will ready to go out: the message and who it is from (a will on a reserved prefix
@@ -188,7 +178,7 @@ class Broker final : public ServerPublisher {
   StateStore* store_;
   BrokerStats stats_;
 
-  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::vector<std::unique_ptr<net::Listener>> listeners_;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;  // by id
   // Keyed by a view of the session's own client id (stable: sessions live on the heap and
   // never change id), so the id is stored once.
@@ -212,9 +202,6 @@ class Broker final : public ServerPublisher {
   // Publishing connections (by id) held back by a congested session; only congested
   // sessions have an entry.
   std::unordered_map<const Session*, std::vector<uint64_t>> waiting_publishers_;
-  std::string read_scratch_;
-  std::vector<std::string> spare_buffers_;
-  std::vector<uv_buf_t> iov_scratch_;
   uint64_t next_connection_id_ = 1;
   uint64_t assigned_id_counter_ = 0;
 

@@ -1,6 +1,7 @@
-// Connection: one client's TCP connection on the loop thread. Owns the libuv handle, splits
-// incoming bytes into MQTT packets (no copy unless a packet spans reads), and gathers
-// outgoing packets into one write per loop turn. Protocol logic lives in the Broker.
+// Connection: one MQTT client on the loop thread, over a net::Stream it owns. Splits incoming
+// bytes into MQTT packets (no copy unless a packet spans reads), holds publishes under
+// back-pressure, and keeps the per-connection MQTT state. Protocol logic lives in the owner
+// (the Broker), reached through ConnectionOwner.
 #pragma once
 
 #include <cstdint>
@@ -11,56 +12,57 @@
 #include <utility>
 #include <vector>
 
-#include <uv.h>
-
 #include "broker/auth_plugin.h"
 #include "broker/codec/packets.h"
-#include "broker/out_buffer.h"
+#include "broker/connection_owner.h"
+#include "net/out_buffer.h"
+#include "net/stream.h"
 
 namespace topicdb::broker {
 
-class Broker;
 class Session;
+using net::OutBuffer;
+using net::SharedBytes;
 
-class Connection {
+class Connection final : public net::StreamOwner {
  public:
   enum class State : uint8_t { kAwaitingConnect, kConnected, kClosing, kClosed };
 
-  Connection(Broker* broker, uint64_t id, int64_t now_ms);
+  // Takes the stream (not yet reading) and becomes its owner.
+  Connection(ConnectionOwner* owner, uint64_t id, int64_t now_ms,
+             std::unique_ptr<net::Stream> stream);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  // Accepts a pending connection from `server` and starts reading. Non-zero on failure
-  // (the handle is then already being closed).
-  int accept_from(uv_stream_t* server);
-  // Reads what the client already sent (its CONNECT, usually) without waiting for epoll.
-  void read_now();
+  // Starts reading, and reads at once what the client already sent (its CONNECT, usually)
+  // without waiting for the next poll. Closes the connection if the stream cannot read.
+  void start();
 
   uint64_t id() const { return id_; }
   State state() const { return state_; }
   bool is_open() const { return state_ == State::kAwaitingConnect || state_ == State::kConnected; }
   // "host:port" of the client, read from the socket (not stored: idle connections are kept
   // small); "?" once the socket is gone.
-  std::string peer() const;
+  std::string peer() const { return stream_->peer(); }
 
   // Queues bytes for the next flush (end of this loop turn).
   void send(std::string_view bytes);
   void send_shared(SharedBytes bytes);
   // Direct access for encoders that append in place; call mark_dirty() after. Allocated on
   // demand and released by flush(), so an idle connection holds no output buffer.
-  OutBuffer& out() {
-    if (!out_) new_out_buffer();
-    return *out_;
-  }
+  OutBuffer& out() { return stream_->out(); }
   void mark_dirty();
-  // Writes everything queued: uv_try_write first, uv_write for what the socket did not take.
-  void flush();
-  size_t queued_bytes() const { return (out_ ? out_->size() : 0) + bytes_in_write_; }
+  // Writes everything queued in one gathered write.
+  void flush() {
+    dirty_ = false;
+    stream_->flush();
+  }
+  size_t queued_bytes() const { return stream_->queued_bytes(); }
 
   // Starts closing. With flush, queued bytes (a CONNACK with an error, a DISCONNECT) are
-  // written first. The Broker hears of it once through Broker::on_connection_closing; the
-  // object is destroyed after libuv's close callback.
+  // written first. The owner hears of it once through on_connection_closing, and destroys
+  // the object in release_connection once the stream is closed.
   void close(bool flush_first);
   // Back-pressure (Broker::hold_publisher): while held, PUBLISH packets and everything that
   // must stay ordered after them are kept, in order, instead of processed; acks and pings
@@ -75,8 +77,8 @@ class Connection {
   Session* blocked_by = nullptr;  // the congested session this connection waits for
   static constexpr size_t kMaxHeldBytes = 256 * 1024;
 
-  // Closes the handle now, dropping unwritten bytes (a close that could not finish).
-  void abort() { close_handle(); }
+  // Closes the stream now, dropping unwritten bytes (a close that could not finish).
+  void abort() { stream_->abort(); }
 
   // --- MQTT state set by the Broker -----------------------------------------------------
   void set_connected() { state_ = State::kConnected; }
@@ -105,56 +107,52 @@ class Connection {
     std::vector<std::string> inbound;                    // alias N at index N-1 (client → broker)
     std::unordered_map<std::string, uint16_t> outbound;  // broker → client
   };
-  AliasMaps& aliases() {
-    if (!aliases_) aliases_ = std::make_unique<AliasMaps>();
-    return *aliases_;
-  }
+  AliasMaps& aliases() { return extras().aliases; }
   // Enhanced authentication (MQTT 5 §4.12), allocated only for clients that use it.
   struct AuthState {
     std::unique_ptr<mqtt::ConnectPacket> pending_connect;  // CONNECT held during the exchange
     std::string method;
     std::unique_ptr<AuthExchange> exchange;  // the exchange under way, if any
   };
-  AuthState& auth() {
-    if (!auth_) auth_ = std::make_unique<AuthState>();
-    return *auth_;
-  }
-  bool authenticating() const { return auth_ && auth_->pending_connect; }
-  bool uses_enhanced_auth() const { return auth_ && !auth_->method.empty(); }
+  AuthState& auth() { return extras().auth; }
+  bool authenticating() const { return extras_ && extras_->auth.pending_connect; }
+  bool uses_enhanced_auth() const { return extras_ && !extras_->auth.method.empty(); }
 
  private:
-  struct WriteRequest;
-  static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
-  static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
-  static void on_write(uv_write_t* req, int status);
-  static void on_shutdown(uv_shutdown_t* req, int status);
-  static void on_close(uv_handle_t* handle);
+  // net::StreamOwner
+  void on_stream_data(std::string_view bytes) override;
+  void on_stream_written(size_t bytes) override;
+  void on_stream_end(End why) override;
+  void on_stream_closed() override;
 
-  void handle_bytes(const char* data, size_t len);
   // Parses and dispatches every whole packet at the start of `data`; returns bytes consumed.
-  size_t dispatch_packets(const char* data, size_t len);
+  size_t dispatch_packets(const char* data, size_t len, uint32_t max_packet_size);
   bool must_hold(mqtt::PacketType type) const;
   void drain_held();
-  void close_handle();
-  void new_out_buffer();
+  // Alias maps and authentication state share one allocation: few clients use either, and
+  // one pointer less keeps an idle connection within its allocation size class.
+  struct Extras {
+    AliasMaps aliases;
+    AuthState auth;
+  };
+  Extras& extras() {
+    if (!extras_) extras_ = std::make_unique<Extras>();
+    return *extras_;
+  }
 
-  Broker* broker_;
+  ConnectionOwner* owner_;
   uint64_t id_;
-  uv_tcp_t handle_;
+  std::unique_ptr<net::Stream> stream_;
   // Bytes of a packet split across reads; null when idle.
   std::unique_ptr<std::string> partial_;
-  std::unique_ptr<OutBuffer> out_;
-  std::unique_ptr<AliasMaps> aliases_;
-  std::unique_ptr<AuthState> auth_;
+  std::unique_ptr<Extras> extras_;
   // Whole frames received while publishes are held, in order; null when none.
   std::unique_ptr<std::string> held_;
-  size_t bytes_in_write_ = 0;
   State state_ = State::kAwaitingConnect;
   bool publishes_held_ = false;
   bool draining_ = false;  // the peer closed: held packets are processed regardless
   bool reading_stopped_ = false;
   bool dirty_ = false;
-  bool handle_open_ = false;
 };
 
 }  // namespace topicdb::broker

@@ -1,6 +1,6 @@
-#include "broker/out_buffer.h"
+#include "net/out_buffer.h"
 
-namespace topicdb::broker {
+namespace topicdb::net {
 
 void OutBuffer::Batch::to_bufs(std::vector<uv_buf_t>* bufs) const {
   bufs->clear();
@@ -45,4 +45,4 @@ OutBuffer::Batch OutBuffer::take() {
   return out;
 }
 
-}  // namespace topicdb::broker
+}  // namespace topicdb::net

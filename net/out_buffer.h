@@ -1,4 +1,4 @@
-// OutBuffer: bytes waiting to be written to one connection during a loop turn. Small packets
+// OutBuffer: bytes waiting to be written to one stream during a loop turn. Small packets
 // are copied into one owned string; large shared buffers (an encoded PUBLISH or a payload
 // used by many subscribers) are referenced, not copied. take() hands everything to one
 // gathered write.
@@ -11,7 +11,7 @@
 
 #include <uv.h>
 
-namespace topicdb::broker {
+namespace topicdb::net {
 
 using SharedBytes = std::shared_ptr<const std::string>;
 
@@ -57,4 +57,4 @@ class OutBuffer {
   size_t owned_mark_ = 0;  // bytes of batch_.owned already covered by a segment
 };
 
-}  // namespace topicdb::broker
+}  // namespace topicdb::net

@@ -1,11 +1,11 @@
-#include "broker/listener.h"
+#include "net/listener.h"
 
 #include "base/log.h"
-#include "broker/broker.h"
+#include "net/tcp_stream.h"
 
-namespace topicdb::broker {
+namespace topicdb::net {
 
-Listener::Listener(Broker* broker) : broker_(broker) {}
+Listener::Listener(uv_loop_t* loop, StreamAcceptor* acceptor) : loop_(loop), acceptor_(acceptor) {}
 Listener::~Listener() = default;
 
 Result<std::string> Listener::start(const std::string& host, int port) {
@@ -14,7 +14,7 @@ Result<std::string> Listener::start(const std::string& host, int port) {
   int rc = v6 ? uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&addr))
               : uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&addr));
   if (rc != 0) return Status::invalid_argument("invalid listen address '" + host + "'");
-  uv_tcp_init(broker_->loop(), &handle_);
+  uv_tcp_init(loop_, &handle_);
   handle_.data = this;
   open_ = true;
   rc = uv_tcp_bind(&handle_, reinterpret_cast<sockaddr*>(&addr), 0);
@@ -39,7 +39,8 @@ void Listener::on_connection(uv_stream_t* server, int status) {
     log::warn("accept failed: {}", uv_strerror(status));
     return;
   }
-  self->broker_->accept(server);
+  std::unique_ptr<TcpStream> stream = TcpStream::accept(server);
+  if (stream) self->acceptor_->adopt(std::move(stream));
 }
 
 void Listener::close(std::function<void()> closed) {
@@ -57,4 +58,4 @@ void Listener::on_close(uv_handle_t* handle) {
   if (self->closed_) self->closed_();
 }
 
-}  // namespace topicdb::broker
+}  // namespace topicdb::net

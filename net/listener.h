@@ -1,20 +1,31 @@
-// Listener: one bound TCP socket accepting MQTT connections for the Broker.
+// Listener: one bound TCP socket; each accepted connection becomes a TcpStream handed to a
+// StreamAcceptor (the broker), which owns it from then on.
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include <uv.h>
 
 #include "base/status.h"
+#include "net/stream.h"
 
-namespace topicdb::broker {
+namespace topicdb::net {
 
-class Broker;
+class StreamAcceptor {
+ public:
+  // Takes a new, not yet reading stream; the acceptor sets its owner and starts it.
+  virtual void adopt(std::unique_ptr<Stream> stream) = 0;
+
+ protected:
+  ~StreamAcceptor() = default;
+};
 
 class Listener {
  public:
-  explicit Listener(Broker* broker);
+  // Borrows both; `loop` must have LoopBuffers attached.
+  Listener(uv_loop_t* loop, StreamAcceptor* acceptor);
   ~Listener();
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
@@ -28,10 +39,11 @@ class Listener {
   static void on_connection(uv_stream_t* server, int status);
   static void on_close(uv_handle_t* handle);
 
-  Broker* broker_;
+  uv_loop_t* loop_;
+  StreamAcceptor* acceptor_;
   uv_tcp_t handle_;
   bool open_ = false;
   std::function<void()> closed_;
 };
 
-}  // namespace topicdb::broker
+}  // namespace topicdb::net
