@@ -122,7 +122,10 @@ Status Broker::restore() {
       expires_at = clock_->now_ms() + left_ms;
     }
     Session& session = create_session(stored.client_id, stored.expiry_interval_s);
-    session.version = static_cast<mqtt::ProtocolVersion>(stored.protocol_version);
+    // Level 3 is MQTT 3.1, kept as kV311 plus a marker (see mqtt::kMqtt31ProtocolLevel).
+    session.mqtt31 = stored.protocol_version == mqtt::kMqtt31ProtocolLevel;
+    session.version = session.mqtt31 ? mqtt::ProtocolVersion::kV311
+                                     : static_cast<mqtt::ProtocolVersion>(stored.protocol_version);
     session.expires_at_ms = expires_at;
     for (const StoredSubscription& sub : stored.subscriptions) {
       router_.subscribe(session, sub.filter, sub.options, sub.subscription_id);

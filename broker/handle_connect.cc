@@ -1,5 +1,6 @@
 // CONNECT: protocol checks, client identifier rules, enhanced authentication, session
-// takeover, clean start and session expiry (MQTT 3.1.1 §3.1-3.2, MQTT 5 §3.1-3.2, §4.12).
+// takeover, clean start and session expiry (MQTT 3.1.1 §3.1-3.2, MQTT 5 §3.1-3.2, §4.12;
+// MQTT 3.1 where it differs).
 #include <random>
 
 #include "base/log.h"
@@ -55,8 +56,11 @@ void Broker::handle_connect(Connection& c, const mqtt::FrameHeader& header, std:
   const std::string sent_client_id = p->client_id;
   if (p->client_id.empty()) {
     // 3.1.1 (MQTT-3.1.3-7/8): an empty id only with a clean session. MQTT 5 (§3.1.3.1): the
-    // server assigns one and returns it in CONNACK.
-    if (!v5 && !p->clean_start) {
+    // server assigns one and returns it in CONNACK. MQTT 3.1 (§3.1 "Client Identifier")
+    // wants 1 to 23 characters: empty is refused whatever the session (3.1 has no assigned
+    // ids), but longer ids are accepted, as mosquitto does: the limit protects nothing here.
+    const bool mqtt31 = p->protocol_level == mqtt::kMqtt31ProtocolLevel;
+    if (mqtt31 || (!v5 && !p->clean_start)) {
       refuse_connect(c, c.version, mqtt::connack_v311::kIdentifierRejected);
       return;
     }
@@ -138,6 +142,7 @@ void Broker::accept_connect(Connection& c, mqtt::ConnectPacket& p,
     session->set_expiry_interval_s(expiry);
   }
   session->version = c.version;
+  session->mqtt31 = p.protocol_level == mqtt::kMqtt31ProtocolLevel;
   session->expires_at_ms = 0;
   if (session->persistent()) store_->put_session(to_stored(*session));
 
@@ -159,12 +164,13 @@ void Broker::accept_connect(Connection& c, mqtt::ConnectPacket& p,
   c.set_connected();
   if (log::level() <= log::Level::kDebug) {  // peer() costs a syscall: only when logged
     log::debug("client '{}' connected from {} (v{}, clean={}, expiry={}s, keep_alive={}s)",
-               p.client_id, c.peer(), static_cast<int>(c.version), p.clean_start, expiry,
+               p.client_id, c.peer(), static_cast<int>(p.protocol_level), p.clean_start, expiry,
                c.keep_alive_s);
   }
 
   mqtt::ConnackPacket ack;
-  ack.session_present = session_present;
+  // MQTT 3.1's CONNACK has no session present flag: its first byte is reserved (§3.2).
+  ack.session_present = session_present && !session->mqtt31;
   ack.reason_code = 0;
   if (v5) {
     mqtt::Properties& props = ack.properties;

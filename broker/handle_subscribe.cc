@@ -7,6 +7,18 @@
 
 namespace topicdb::broker {
 
+namespace {
+// The SUBACK code for a subscription the broker does not make. MQTT 3.1 has no failure code
+// (0x80 came with 3.1.1), so a 3.1 client gets the QoS it asked for, as mosquitto answers a
+// denied 3.1 subscription, and simply receives nothing for that filter.
+uint8_t refused_subscription_code(const Session& session, bool v5, uint8_t requested_qos,
+                                  uint8_t v5_reason) {
+  if (v5) return v5_reason;
+  if (session.mqtt31) return std::min<uint8_t>(requested_qos, 2);
+  return 0x80;  // MQTT 3.1.1 §3.9.3: Failure
+}
+}  // namespace
+
 void Broker::handle_subscribe(Connection& c, const mqtt::SubscribePacket& p) {
   Session& session = *c.session;
   const bool v5 = c.version == mqtt::ProtocolVersion::kV5;
@@ -26,7 +38,8 @@ void Broker::handle_subscribe(Connection& c, const mqtt::SubscribePacket& p) {
   for (const mqtt::SubscriptionRequest& r : p.subscriptions) {
     auto shared = parse_shared_filter(r.filter);
     if (!shared.is_ok()) {
-      ack.reason_codes.push_back(v5 ? mqtt::reason::kTopicFilterInvalid : 0x80);
+      ack.reason_codes.push_back(
+          refused_subscription_code(session, v5, r.qos, mqtt::reason::kTopicFilterInvalid));
       continue;
     }
     if (shared->has_value() && r.no_local) {

@@ -58,6 +58,9 @@ class Session {
   // When an absent session ends (steady clock ms); 0 while connected or never.
   int64_t expires_at_ms = 0;
   mqtt::ProtocolVersion version = mqtt::ProtocolVersion::kV311;
+  // Connected (last) with MQTT 3.1: `version` is then kV311, whose wire format 3.1 shares;
+  // this marks where 3.1 differs (see mqtt::kMqtt31ProtocolLevel).
+  bool mqtt31 = false;
 
   // The live connection, or nullptr while the client is away. Borrowed.
   Connection* connection() const { return connection_; }

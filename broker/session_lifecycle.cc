@@ -39,7 +39,9 @@ void Broker::destroy_session(const std::string& client_id) {
 StoredSession Broker::to_stored(const Session& session) const {
   StoredSession stored;
   stored.client_id = session.client_id();
-  stored.protocol_version = static_cast<uint8_t>(session.version);
+  // The protocol level as sent in CONNECT, so that 3.1 (level 3) survives a restart.
+  stored.protocol_version =
+      session.mqtt31 ? mqtt::kMqtt31ProtocolLevel : static_cast<uint8_t>(session.version);
   stored.expiry_interval_s = session.expiry_interval_s();
   stored.disconnected_at_ms = session.connection() == nullptr ? clock_->wall_ms() : 0;
   return stored;

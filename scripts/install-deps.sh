@@ -9,7 +9,7 @@ packages=(build-essential cmake ninja-build pkg-config ccache
           libuv1-dev libsqlite3-dev libfmt-dev libssl-dev libmsgpack-cxx-dev libabsl-dev)
 if [[ "${1:-}" == "--tests" ]]; then
   packages+=(googletest libgtest-dev libbenchmark-dev libpaho-mqtt-dev libpaho-mqttpp-dev
-             libmosquitto-dev mosquitto-clients)
+             libmosquitto-dev mosquitto-clients python3-paho-mqtt)
 fi
 
 missing=()

@@ -1,5 +1,5 @@
-// CONNECT (MQTT 3.1.1 §3.1, MQTT 5 §3.1). The only packet that carries its own protocol
-// version, so it ignores the connection's.
+// CONNECT (MQTT 3.1.1 §3.1, MQTT 5 §3.1, and MQTT 3.1's "MQIsdp"). The only packet that
+// carries its own protocol version, so it ignores the connection's.
 #include <string>
 #include <utility>
 
@@ -66,14 +66,19 @@ Result<Packet> decode_connect(std::string_view body) {
     return malformed("CONNECT too short for protocol name and level");
   }
   // MQTT-3.1.2-1 / MQTT-3.1.2-2: the broker answers these with CONNACK 0x01 (3.1.1) or 0x84
-  // (5), so they get their own error code. "MQIsdp" (3.1) lands here too.
-  if (name != "MQTT") return Status::unsupported("protocol name is not MQTT");
-  if (level != static_cast<uint8_t>(ProtocolVersion::kV311) &&
-      level != static_cast<uint8_t>(ProtocolVersion::kV5)) {
-    return Status::unsupported("protocol level " + std::to_string(level));
+  // (5), so they get their own error code. A name that does not go with its level ("MQTT"
+  // level 3, "MQIsdp" level 4) is refused the same way, as mosquitto does.
+  const bool mqtt31 = name == "MQIsdp" && level == kMqtt31ProtocolLevel;
+  const bool mqtt = name == "MQTT" && (level == static_cast<uint8_t>(ProtocolVersion::kV311) ||
+                                       level == static_cast<uint8_t>(ProtocolVersion::kV5));
+  if (!mqtt31 && !mqtt) {
+    return Status::unsupported("protocol name '" + std::string(name) + "' with level " +
+                               std::to_string(level));
   }
   ConnectPacket p;
-  p.version = static_cast<ProtocolVersion>(level);
+  p.protocol_level = level;
+  // 3.1 is read with the 3.1.1 rules: its CONNECT has the same layout (see packets.h).
+  p.version = mqtt31 ? ProtocolVersion::kV311 : static_cast<ProtocolVersion>(level);
   uint8_t flags = 0;
   if (!r.read_u8(&flags)) return malformed("CONNECT flags missing");
   TDB_RETURN_IF_ERROR(check_connect_flags(flags, p.version));

@@ -12,6 +12,7 @@ namespace topicdb::mqtt {
 namespace {
 
 constexpr std::string_view kProtocolName = "MQTT";
+constexpr std::string_view kMqtt31ProtocolName = "MQIsdp";
 
 bool is_v5(ProtocolVersion v) { return v == ProtocolVersion::kV5; }
 
@@ -50,7 +51,9 @@ size_t publish_remaining_length(const PublishPacket& p, ProtocolVersion v) {
 
 void encode(const ConnectPacket& p, std::string* out) {
   const bool v5 = is_v5(p.version);
-  size_t len = prefixed_size(kProtocolName) + 1 + 1 + 2;  // name, level, flags, keep alive
+  const bool mqtt31 = p.protocol_level == kMqtt31ProtocolLevel;
+  const std::string_view name = mqtt31 ? kMqtt31ProtocolName : kProtocolName;
+  size_t len = prefixed_size(name) + 1 + 1 + 2;  // name, level, flags, keep alive
   if (v5) len += properties_wire_size(p.properties);
   len += prefixed_size(p.client_id);
   uint8_t flags = p.clean_start ? 0x02 : 0x00;
@@ -68,8 +71,8 @@ void encode(const ConnectPacket& p, std::string* out) {
     len += prefixed_size(*p.password);
   }
   put_fixed_header(PacketType::kConnect, 0, len, out);
-  put_prefixed(kProtocolName, out);
-  put_u8(static_cast<uint8_t>(p.version), out);
+  put_prefixed(name, out);
+  put_u8(mqtt31 ? kMqtt31ProtocolLevel : static_cast<uint8_t>(p.version), out);
   put_u8(flags, out);
   put_u16(p.keep_alive, out);
   if (v5) encode_properties(p.properties, out);

@@ -35,6 +35,13 @@ enum class PacketType : uint8_t {
 // The protocol level byte of CONNECT.
 enum class ProtocolVersion : uint8_t { kV311 = 4, kV5 = 5 };
 
+// MQTT 3.1 (protocol name "MQIsdp", level 3) is not a ProtocolVersion: every packet after
+// CONNECT has the 3.1.1 layout, so it decodes as kV311 and only ConnectPacket::protocol_level
+// (and Session::mqtt31) remember it, for the few places where 3.1 differs (client id rules,
+// CONNACK without session present, SUBACK without 0x80). A third enum value would have to be
+// taught to every `version == kV311` comparison in the broker.
+constexpr uint8_t kMqtt31ProtocolLevel = 3;
+
 struct Will {
   std::string topic;
   std::string payload;
@@ -45,8 +52,9 @@ struct Will {
 
 struct ConnectPacket {
   ProtocolVersion version = ProtocolVersion::kV311;
-  bool clean_start = true;  // "clean session" in 3.1.1
-  uint16_t keep_alive = 0;  // seconds
+  uint8_t protocol_level = 4;  // as sent: kMqtt31ProtocolLevel for MQTT 3.1, else `version`
+  bool clean_start = true;     // "clean session" in 3.1.1
+  uint16_t keep_alive = 0;     // seconds
   std::string client_id;
   std::optional<Will> will;
   std::optional<std::string> username;

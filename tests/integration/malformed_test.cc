@@ -209,7 +209,8 @@ INSTANTIATE_TEST_SUITE_P(Cases, MalformedPacketTest, ::testing::ValuesIn(malform
                            return param_info.param.name;
                          });
 
-// MQTT-3.1.2-2: unsupported protocol level => CONNACK 0x01, then close.
+// MQTT-3.1.2-2: unsupported protocol level => CONNACK 0x01, then close. Level 3 is MQTT 3.1
+// only under its own name "MQIsdp" (mqtt31_test.cc); with "MQTT" it is refused.
 TEST_F(MalformedTest, ConnectProtocolLevel3GetsConnack1ThenClose) {
   RawClient raw;
   ConnectSpec spec = valid_connect("old-client");

@@ -70,11 +70,6 @@ TEST(DecodeV311Test, ConnectWrongProtocolNameIsUnsupported) {
             Code::kUnsupported);
 }
 
-TEST(DecodeV311Test, ConnectMqisdpLevel3IsUnsupported) {
-  EXPECT_EQ(decode_code(frame(0x10, connect_head(0x02, "MQIsdp", 3).str("c")), kV311),
-            Code::kUnsupported);
-}
-
 TEST(DecodeV311Test, ConnectUnknownLevelIsUnsupported) {
   for (uint8_t level : {0, 3, 6, 255}) {
     EXPECT_EQ(decode_code(frame(0x10, connect_head(0x02, "MQTT", level).str("c")), kV311),
