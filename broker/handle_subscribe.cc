@@ -7,17 +7,6 @@
 
 namespace topicdb::broker {
 
-namespace {
-// The SUBACK code for a subscription the broker does not make. MQTT 3.1 has no failure code
-// (0x80 came with 3.1.1), so a 3.1 client gets the QoS it asked for, as mosquitto answers a
-// denied 3.1 subscription, and simply receives nothing for that filter.
-uint8_t refused_subscription_code(const Session& session, bool v5, uint8_t requested_qos,
-                                  uint8_t v5_reason) {
-  if (v5) return v5_reason;
-  if (session.mqtt31) return std::min<uint8_t>(requested_qos, 2);
-  return 0x80;  // MQTT 3.1.1 §3.9.3: Failure
-}
-}  // namespace
 
 void Broker::handle_subscribe(Connection& c, const mqtt::SubscribePacket& p) {
   Session& session = *c.session;
@@ -39,7 +28,7 @@ void Broker::handle_subscribe(Connection& c, const mqtt::SubscribePacket& p) {
     auto shared = parse_shared_filter(r.filter);
     if (!shared.is_ok()) {
       ack.reason_codes.push_back(
-          refused_subscription_code(session, v5, r.qos, mqtt::reason::kTopicFilterInvalid));
+          suback_refusal_code(mqtt::reason::kTopicFilterInvalid, v5, session.mqtt31, r.qos));
       continue;
     }
     if (shared->has_value() && r.no_local) {
@@ -54,7 +43,8 @@ void Broker::handle_subscribe(Connection& c, const mqtt::SubscribePacket& p) {
         !allowed.is_ok()) {
       log::debug("subscription of '{}' to '{}' refused: {}", session.client_id(), r.filter,
                  allowed.to_string());
-      ack.reason_codes.push_back(suback_failure_code_for(allowed, v5));
+      ack.reason_codes.push_back(
+          suback_refusal_code(reason_code_for(allowed), v5, session.mqtt31, r.qos));
       continue;
     }
     uint8_t options = qos;

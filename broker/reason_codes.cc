@@ -51,8 +51,10 @@ uint8_t connack_v311_code_for(const Status& status) {
   }
 }
 
-uint8_t suback_failure_code_for(const Status& status, bool v5) {
-  return v5 ? reason_code_for(status) : mqtt::reason::kUnspecifiedError;
+uint8_t suback_refusal_code(uint8_t v5_reason, bool v5, bool mqtt31, uint8_t requested_qos) {
+  if (v5) return v5_reason;
+  if (mqtt31) return requested_qos > 2 ? 2 : requested_qos;
+  return mqtt::reason::kUnspecifiedError;  // 0x80: Failure
 }
 
 }  // namespace topicdb::broker

@@ -15,8 +15,10 @@ uint8_t reason_code_for(const Status& status);
 // MQTT 3.1.1 CONNACK return code (MQTT 3.1.1 §3.2.2.3) for a refused CONNECT.
 uint8_t connack_v311_code_for(const Status& status);
 
-// SUBACK return code for a refused subscription: the MQTT 5 reason code, or 3.1.1's only
-// failure code 0x80 (MQTT 3.1.1 §3.9.3).
-uint8_t suback_failure_code_for(const Status& status, bool v5);
+// The SUBACK code for a subscription the broker does not make: `v5_reason` under MQTT 5,
+// 3.1.1's only failure code 0x80 (MQTT 3.1.1 §3.9.3), and under MQTT 3.1, which has no
+// failure code, the QoS it asked for (as mosquitto answers a denied 3.1 subscription): the
+// client simply receives nothing for that filter.
+uint8_t suback_refusal_code(uint8_t v5_reason, bool v5, bool mqtt31, uint8_t requested_qos);
 
 }  // namespace topicdb::broker
