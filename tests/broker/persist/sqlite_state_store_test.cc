@@ -9,9 +9,13 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "broker/persist/state_schema.h"
+#include "storage/store_thread.h"
 
 namespace topicdb::broker {
 namespace {
@@ -30,6 +34,7 @@ class SqliteStateStoreTest : public ::testing::Test {
 
   void TearDown() override {
     store_.reset();
+    database_.reset();
     // Releases the async handle that close() handed to uv_close (the documented contract).
     uv_run(&loop_, UV_RUN_NOWAIT);
     EXPECT_EQ(uv_loop_close(&loop_), 0) << "a handle was left open";
@@ -37,17 +42,32 @@ class SqliteStateStoreTest : public ::testing::Test {
     std::filesystem::remove_all(dir_, ec);
   }
 
-  void open(SqliteStateStore::Options options = {}) {
-    auto result = SqliteStateStore::open(&loop_, path_, options);
+  // The node's database with the broker component, as app/server.cc opens it.
+  Result<std::unique_ptr<storage::StoreThread>> open_database(
+      uv_loop_t* loop, storage::StoreThread::Options options = {}) {
+    return storage::StoreThread::open(loop, path_, {state_schema()}, options);
+  }
+
+  void open(storage::StoreThread::Options options = {}) {
+    auto database = open_database(&loop_, options);
+    ASSERT_TRUE(database.is_ok()) << database.status().to_string();
+    database_ = std::move(database).value();
+    auto result = SqliteStateStore::open(database_.get());
     ASSERT_TRUE(result.is_ok()) << result.status().to_string();
     store_ = std::move(result).value();
+  }
+
+  // The state store, then its store thread (the order app/server.cc closes them in).
+  void close_all() {
+    store_.reset();
+    database_.reset();
+    uv_run(&loop_, UV_RUN_NOWAIT);
   }
 
   // close() + reopen: what a broker restart sees.
   LoadedState reopen_and_load() {
     EXPECT_TRUE(store_->close().is_ok());
-    store_.reset();
-    uv_run(&loop_, UV_RUN_NOWAIT);
+    close_all();
     open();
     Result<LoadedState> state = store_->load();
     EXPECT_TRUE(state.is_ok()) << state.status().to_string();
@@ -74,6 +94,11 @@ class SqliteStateStoreTest : public ::testing::Test {
     uv_close(reinterpret_cast<uv_handle_t*>(&timer), nullptr);
     uv_run(&loop_, UV_RUN_NOWAIT);
     return done();
+  }
+
+  std::string file_bytes() const {
+    std::ifstream in(path_, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
   }
 
   static StoredSession make_session(const std::string& id) {
@@ -103,6 +128,7 @@ class SqliteStateStoreTest : public ::testing::Test {
   uv_loop_t loop_;
   std::string dir_;
   std::string path_;
+  std::unique_ptr<storage::StoreThread> database_;
   std::unique_ptr<SqliteStateStore> store_;
 };
 
@@ -115,13 +141,17 @@ TEST_F(SqliteStateStoreTest, FreshFileLoadsEmptyAndHasSchemaVersion) {
   EXPECT_EQ(store_->last_ticket(), 0u);
   EXPECT_EQ(store_->durable_ticket(), 0u);
   EXPECT_TRUE(store_->close().is_ok());
+  close_all();
 
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   sqlite3_stmt* stmt = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT version FROM schema_versions WHERE component = 'broker'",
+                               -1, &stmt, nullptr),
+            SQLITE_OK);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(stmt, 0), SqliteStateStore::kSchemaVersion);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), kStateSchemaVersion);
+  EXPECT_EQ(static_cast<int64_t>(state_schema().migrations.size()), kStateSchemaVersion);
   sqlite3_finalize(stmt);
   sqlite3_close(db);
 }
@@ -318,8 +348,8 @@ TEST_F(SqliteStateStoreTest, GroupCommitBatchesBackToBackWrites) {
   for (uint64_t seq = 1; seq < 1000; ++seq) store_->put_message("c", make_message(seq, "p"));
   ASSERT_EQ(store_->last_ticket(), 1000u);
   ASSERT_TRUE(run_loop_until([&] { return durable == 1000; })) << "durable " << durable;
-  EXPECT_GE(store_->commits(), 1u);
-  EXPECT_LT(store_->commits(), 1000u);
+  EXPECT_GE(database_->commits(), 1u);
+  EXPECT_LT(database_->commits(), 1000u);
   LoadedState state = reopen_and_load();
   ASSERT_EQ(state.sessions.size(), 1u);
   EXPECT_EQ(state.sessions[0].messages.size(), 999u);
@@ -335,7 +365,7 @@ TEST_F(SqliteStateStoreTest, LoadSeesWritesStillQueued) {
   EXPECT_EQ(state->retained.size(), 1u);
 }
 
-TEST_F(SqliteStateStoreTest, FailedWriteTurnsHealthNonOkWithoutCrashing) {
+TEST_F(SqliteStateStoreTest, FailedWriteIsCountedAndTheStoreKeepsGoing) {
   open();
   uint64_t durable = 0;
   store_->set_durable_callback([&](uint64_t ticket) { durable = ticket; });
@@ -350,10 +380,54 @@ TEST_F(SqliteStateStoreTest, FailedWriteTurnsHealthNonOkWithoutCrashing) {
             SQLITE_OK);
   sqlite3_close(other);
 
+  // The failing write is rolled back alone; the writes around it commit.
+  store_->put_session(make_session("c"));
   uint64_t bad = store_->put_message("c", make_message(1, "p"));
+  uint64_t later = store_->put_retained({"u", "p", 0, "", 0});
+  EXPECT_GT(later, bad);
+  ASSERT_TRUE(run_loop_until([&] { return durable == later; })) << "durable " << durable;
+  EXPECT_EQ(store_->failed_writes(), 1u);
+  EXPECT_TRUE(store_->health().is_ok()) << store_->health().to_string();
+  EXPECT_TRUE(store_->close().is_ok());
+  close_all();
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &other), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(other,
+                               "SELECT (SELECT count(*) FROM broker_sessions), "
+                               "(SELECT count(*) FROM broker_retained)",
+                               -1, &stmt, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 1);
+  EXPECT_EQ(sqlite3_column_int(stmt, 1), 2);
+  sqlite3_finalize(stmt);
+  sqlite3_close(other);
+}
+
+TEST_F(SqliteStateStoreTest, FailedCommitTurnsHealthNonOkAndStopsTheDurableTicket) {
+  open();
+  uint64_t durable = 0;
+  store_->set_durable_callback([&](uint64_t ticket) { durable = ticket; });
+  store_->put_retained({"t", "p", 0, "", 0});
+  ASSERT_TRUE(run_loop_until([&] { return durable == 1; }));
+
+  // Another component's submission breaks a deferred foreign key: its savepoint releases,
+  // but the COMMIT of the whole group fails (as an I/O error or a full disk would).
+  ASSERT_TRUE(database_
+                  ->run_sync([](sqlite3* db) {
+                    return storage::sqlite::exec(
+                        db,
+                        "PRAGMA foreign_keys = ON; CREATE TABLE parent(id INTEGER PRIMARY KEY); "
+                        "CREATE TABLE child(p INTEGER REFERENCES parent(id) "
+                        "DEFERRABLE INITIALLY DEFERRED)");
+                  })
+                  .is_ok());
+  uint64_t bad = store_->put_retained({"lost", "p", 0, "", 0});
+  database_->submit(
+      [](sqlite3* db) { return storage::sqlite::exec(db, "INSERT INTO child VALUES(42)"); });
   ASSERT_TRUE(run_loop_until([&] { return !store_->health().is_ok(); }));
   EXPECT_EQ(store_->health().code(), Status::Code::kIoError);
-  EXPECT_NE(store_->health().message().find("no such table"), std::string::npos)
+  EXPECT_NE(store_->health().message().find("COMMIT"), std::string::npos)
       << store_->health().message();
   // Nothing after the failure becomes durable, even writes that would have succeeded.
   uint64_t later = store_->put_retained({"u", "p", 0, "", 0});
@@ -361,6 +435,7 @@ TEST_F(SqliteStateStoreTest, FailedWriteTurnsHealthNonOkWithoutCrashing) {
   EXPECT_FALSE(store_->close().is_ok());
   EXPECT_EQ(store_->durable_ticket(), 1u);
   EXPECT_EQ(durable, 1u);
+  EXPECT_EQ(store_->failed_writes(), 0u);
 }
 
 TEST_F(SqliteStateStoreTest, NewerSchemaVersionIsRefused) {
@@ -368,22 +443,95 @@ TEST_F(SqliteStateStoreTest, NewerSchemaVersionIsRefused) {
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
-  auto result = SqliteStateStore::open(&loop_, path_);
+  std::string before = file_bytes();
+  auto result = open_database(&loop_);
   ASSERT_FALSE(result.is_ok());
   EXPECT_EQ(result.status().code(), Status::Code::kUnsupported);
-  EXPECT_NE(result.status().message().find("schema version 99"), std::string::npos)
+  EXPECT_NE(result.status().message().find("'broker' has schema version 99"), std::string::npos)
       << result.status().message();
+  EXPECT_EQ(file_bytes(), before) << "a refused file is left untouched";
+}
+
+// A data directory written before per-component versions: the DDL exactly as
+// state_schema.cc ran it then, and PRAGMA user_version = 1.
+TEST_F(SqliteStateStoreTest, LegacyUserVersionFileMigratesKeepingEveryRow) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  const char* legacy = R"sql(
+PRAGMA journal_mode = WAL;
+BEGIN IMMEDIATE;
+CREATE TABLE IF NOT EXISTS broker_sessions(client_id TEXT NOT NULL PRIMARY KEY,
+  protocol_version INTEGER NOT NULL, expiry_interval_s INTEGER NOT NULL,
+  disconnected_at_ms INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS broker_subscriptions(client_id TEXT NOT NULL, filter TEXT NOT NULL,
+  options INTEGER NOT NULL, subscription_id INTEGER NOT NULL,
+  PRIMARY KEY(client_id, filter)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS broker_messages(client_id TEXT NOT NULL, seq INTEGER NOT NULL,
+  topic TEXT NOT NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL, retain INTEGER NOT NULL,
+  packet_id INTEGER NOT NULL, state INTEGER NOT NULL, properties BLOB NOT NULL,
+  expiry_at_ms INTEGER NOT NULL, subscription_id INTEGER NOT NULL,
+  PRIMARY KEY(client_id, seq));
+CREATE TABLE IF NOT EXISTS broker_inbound_qos2(client_id TEXT NOT NULL,
+  packet_id INTEGER NOT NULL, PRIMARY KEY(client_id, packet_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS broker_retained(topic TEXT NOT NULL PRIMARY KEY,
+  payload BLOB NOT NULL, qos INTEGER NOT NULL, properties BLOB NOT NULL,
+  expiry_at_ms INTEGER NOT NULL);
+PRAGMA user_version = 1;
+COMMIT;
+INSERT INTO broker_sessions VALUES('old', 4, 4294967295, 1700000000000);
+INSERT INTO broker_subscriptions VALUES('old', 'a/#', 1, 0);
+INSERT INTO broker_messages VALUES('old', 3, 'a/b', x'00ff', 2, 0, 17, 2, x'', 0, 0);
+INSERT INTO broker_inbound_qos2 VALUES('old', 5);
+INSERT INTO broker_retained VALUES('r', 'kept', 1, x'', 0);
+)sql";
+  ASSERT_EQ(sqlite3_exec(db, legacy, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+
+  open();
+  Result<LoadedState> state = store_->load();
+  ASSERT_TRUE(state.is_ok()) << state.status().to_string();
+  ASSERT_EQ(state->sessions.size(), 1u);
+  const StoredSession& s = state->sessions[0];
+  EXPECT_EQ(s.client_id, "old");
+  EXPECT_EQ(s.protocol_version, 4);
+  EXPECT_EQ(s.disconnected_at_ms, 1'700'000'000'000);
+  ASSERT_EQ(s.subscriptions.size(), 1u);
+  EXPECT_EQ(s.subscriptions[0].filter, "a/#");
+  ASSERT_EQ(s.messages.size(), 1u);
+  EXPECT_EQ(s.messages[0].seq, 3u);
+  EXPECT_EQ(s.messages[0].payload, "\x00\xff"s);
+  EXPECT_EQ(s.messages[0].packet_id, 17);
+  EXPECT_EQ(s.messages[0].state, StoredMessage::State::kPubrelSent);
+  EXPECT_EQ(s.inbound_qos2, std::vector<uint16_t>{5});
+  ASSERT_EQ(state->retained.size(), 1u);
+  EXPECT_EQ(state->retained[0].payload, "kept");
+
+  // The file now records the broker's version in the versions table, and keeps working.
+  Result<int64_t> version = Status::internal("not read");
+  ASSERT_TRUE(database_
+                  ->run_sync([&](sqlite3* conn) {
+                    version = storage::stored_schema_version(conn, "broker");
+                    return Status::ok();
+                  })
+                  .is_ok());
+  ASSERT_TRUE(version.is_ok());
+  EXPECT_EQ(*version, 1);
+  store_->put_retained({"new", "p", 0, "", 0});
+  LoadedState reopened = reopen_and_load();
+  EXPECT_EQ(reopened.sessions.size(), 1u);
+  EXPECT_EQ(reopened.retained.size(), 2u);
 }
 
 TEST_F(SqliteStateStoreTest, GarbageFileIsRefused) {
   std::ofstream(path_) << std::string(8192, 'g');
-  auto result = SqliteStateStore::open(&loop_, path_);
+  auto result = open_database(&loop_);
   ASSERT_FALSE(result.is_ok());
   EXPECT_EQ(result.status().code(), Status::Code::kCorruption) << result.status().to_string();
 }
 
 TEST_F(SqliteStateStoreTest, MissingDirectoryFailsCleanly) {
-  auto result = SqliteStateStore::open(&loop_, dir_ + "/no/such/dir/state.db");
+  auto result =
+      storage::StoreThread::open(&loop_, dir_ + "/no/such/dir/state.db", {state_schema()});
   ASSERT_FALSE(result.is_ok());
   EXPECT_EQ(result.status().code(), Status::Code::kIoError);
 }
@@ -401,7 +549,9 @@ TEST_F(SqliteStateStoreTest, CloseTwiceAndWritesAfterCloseAreRefused) {
 }
 
 TEST_F(SqliteStateStoreTest, NormalSynchronousModeAndNullLoopWork) {
-  auto result = SqliteStateStore::open(nullptr, path_, {.synchronous_full = false});
+  auto database = open_database(nullptr, {.synchronous_full = false});
+  ASSERT_TRUE(database.is_ok()) << database.status().to_string();
+  auto result = SqliteStateStore::open(database->get());
   ASSERT_TRUE(result.is_ok()) << result.status().to_string();
   std::unique_ptr<SqliteStateStore> store = std::move(result).value();
   uint64_t last = 0;
@@ -410,6 +560,7 @@ TEST_F(SqliteStateStoreTest, NormalSynchronousModeAndNullLoopWork) {
   EXPECT_TRUE(store->close().is_ok());
   EXPECT_EQ(last, 1u);
   store.reset();
+  database->reset();
   open();
   Result<LoadedState> state = store_->load();
   ASSERT_TRUE(state.is_ok());
@@ -419,8 +570,7 @@ TEST_F(SqliteStateStoreTest, NormalSynchronousModeAndNullLoopWork) {
 TEST_F(SqliteStateStoreTest, DestructorClosesAndKeepsWrites) {
   open();
   for (int i = 0; i < 10; ++i) store_->put_retained({"t" + std::to_string(i), "p", 0, "", 0});
-  store_.reset();  // no explicit close()
-  uv_run(&loop_, UV_RUN_NOWAIT);
+  close_all();  // no explicit close()
   open();
   Result<LoadedState> state = store_->load();
   ASSERT_TRUE(state.is_ok());
