@@ -68,12 +68,18 @@ class StoreThreadTest : public testing::StoreTest {
   // everything submitted meanwhile forms the next group.
   uint64_t submit_gate() {
     std::shared_future<void> opened = gate_.get_future().share();
-    return store_->submit(
-        [opened](sqlite3*) {
+    auto entered = std::make_shared<std::promise<void>>();
+    std::future<void> running = entered->get_future();
+    uint64_t ticket = store_->submit(
+        [opened, entered](sqlite3*) {
+          entered->set_value();
           opened.wait();
           return Status::ok();
         },
         record());
+    // The thread has taken the gate's group: whatever comes next queues behind it.
+    running.wait();
+    return ticket;
   }
   void release() { gate_.set_value(); }
 
