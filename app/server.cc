@@ -15,8 +15,10 @@
 #include "base/uv_clock.h"
 #include "broker/broker.h"
 #include "broker/persist/sqlite_state_store.h"
+#include "broker/persist/state_schema.h"
 #include "net/loop_buffers.h"
 #include "plugins/hmac_challenge_auth.h"
+#include "storage/store_thread.h"
 
 namespace topicdb::app {
 
@@ -72,12 +74,18 @@ int run_server(const Config& config) {
   // Read scratch and spare output buffers of every stream on this loop; outlives the broker.
   net::LoopBuffers loop_buffers(&loop);
   UvClock clock(&loop);
-  broker::SqliteStateStore::Options store_options;
+  // One database and one store thread for the node; each component keeps its own tables.
+  storage::StoreThread::Options store_options;
   store_options.synchronous_full = config.sqlite_synchronous_full;
-  auto store = broker::SqliteStateStore::open(&loop, data_dir + "/topicdb.sqlite3", store_options);
+  auto database = storage::StoreThread::open(&loop, data_dir + "/topicdb.sqlite3",
+                                             {broker::state_schema()}, store_options);
+  Result<std::unique_ptr<broker::SqliteStateStore>> store =
+      database.is_ok() ? broker::SqliteStateStore::open(database->get()) : database.status();
   if (!store.is_ok()) {
     std::fprintf(stderr, "topicdb: cannot open the database: %s\n",
                  store.status().to_string().c_str());
+    if (database.is_ok()) (*database)->close();
+    uv_run(&loop, UV_RUN_NOWAIT);  // lets the store thread release its wake-up handle
     uv_loop_close(&loop);
     return 1;
   }
@@ -150,13 +158,16 @@ int run_server(const Config& config) {
     uv_run(&loop, UV_RUN_DEFAULT);
     if (!(*store)->health().is_ok()) exit_code = 1;
   }
+  // The state store first: it borrows the store thread, which then drains and stops.
   Status closed = (*store)->close();
-  uv_run(&loop, UV_RUN_NOWAIT);  // lets the store release its wake-up handle
+  store->reset();
+  if (Status s = (*database)->close(); closed.is_ok()) closed = s;
+  uv_run(&loop, UV_RUN_NOWAIT);  // lets the store thread release its wake-up handle
   if (!closed.is_ok()) {
     log::error("closing the database failed: {}", closed.to_string());
     exit_code = 1;
   }
-  store->reset();
+  database->reset();
   uv_run(&loop, UV_RUN_DEFAULT);
   if (uv_loop_close(&loop) != 0) log::warn("event loop closed with handles still open");
   log::info("stopped");

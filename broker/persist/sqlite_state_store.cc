@@ -7,28 +7,22 @@
 #include <vector>
 
 #include "base/log.h"
-#include "broker/persist/sqlite_helpers.h"
-#include "broker/persist/state_schema.h"
 
 namespace topicdb::broker {
 
-using sqlite::blob;
-using sqlite::column_bytes;
-using sqlite::exec;
-using sqlite::integer;
-using sqlite::Param;
-using sqlite::query_int;
-using sqlite::sqlite_status;
-using sqlite::step_write;
-using sqlite::text;
+using storage::sqlite::blob;
+using storage::sqlite::column_bytes;
+using storage::sqlite::exec;
+using storage::sqlite::integer;
+using storage::sqlite::Param;
+using storage::sqlite::sqlite_status;
+using storage::sqlite::step_write;
+using storage::sqlite::text;
 
 namespace {
 
 // Indexed by SqliteStateStore::Statement.
 constexpr const char* kStatementSql[] = {
-    "BEGIN IMMEDIATE",
-    "COMMIT",
-    "ROLLBACK",
     "INSERT OR REPLACE INTO broker_sessions(client_id, protocol_version, expiry_interval_s, "
     "disconnected_at_ms) VALUES(?1, ?2, ?3, ?4)",
     "DELETE FROM broker_sessions WHERE client_id = ?1",
@@ -50,94 +44,46 @@ constexpr const char* kStatementSql[] = {
     "DELETE FROM broker_retained WHERE topic = ?1",
 };
 
+// The StateStore operation each statement serves, for the log line of a failed write.
+constexpr const char* kOperationName[] = {
+    "put_session",          "delete_session",   "delete_session",      "delete_session",
+    "delete_session",       "put_subscription", "delete_subscription", "put_message",
+    "update_message_state", "delete_message",   "put_inbound_qos2",    "delete_inbound_qos2",
+    "put_retained",         "delete_retained",
+};
+
 }  // namespace
 
-// One queued write: which cached statement to run, and its parameters.
+// One queued write: which cached statement to run, and its parameters (owned: the
+// caller's strings may be gone by the time the store thread runs it).
 struct SqliteStateStore::Op {
-  uint64_t ticket = 0;
-  Statement statement = kBegin;
+  uint64_t ticket = 0;  // this store's ticket
+  Statement statement = kPutSession;
   std::vector<Param> params;
 };
 
-Result<std::unique_ptr<SqliteStateStore>> SqliteStateStore::open(uv_loop_t* loop,
-                                                                 const std::string& path,
-                                                                 Options options) {
-  sqlite3* raw = nullptr;
-  int rc =
-      sqlite3_open_v2(path.c_str(), &raw,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
-  std::unique_ptr<sqlite3, DbCloser> db(raw);
-  if (rc != SQLITE_OK) {
-    return Status::io_error(fmt::format("state store: cannot open {}: {}", path,
-                                        raw != nullptr ? sqlite3_errmsg(raw) : "out of memory"));
-  }
-  sqlite3_extended_result_codes(raw, 1);
-  sqlite3_busy_timeout(raw, options.busy_timeout_ms);
-
-  // The first read also tells whether the file is a database at all.
-  Result<int64_t> version = query_int(raw, "PRAGMA user_version");
-  if (!version.is_ok()) {
-    return Status::corruption(fmt::format("state store: {} is not a usable SQLite database: {}",
-                                          path, version.status().message()));
-  }
-  if (*version > kSchemaVersion) {
-    // Checked before switching the journal mode so a newer file is left untouched.
-    return newer_state_schema_status(path, *version, kSchemaVersion);
-  }
-  sqlite3_stmt* mode_stmt = nullptr;
-  std::string mode;
-  if (sqlite3_prepare_v2(raw, "PRAGMA journal_mode = WAL", -1, &mode_stmt, nullptr) == SQLITE_OK &&
-      sqlite3_step(mode_stmt) == SQLITE_ROW) {
-    mode = column_bytes(mode_stmt, 0);
-  }
-  sqlite3_finalize(mode_stmt);
-  if (mode != "wal") {
-    return Status::io_error(fmt::format("state store: cannot switch {} to WAL mode (got '{}'): {}",
-                                        path, mode, sqlite3_errmsg(raw)));
-  }
-  TDB_RETURN_IF_ERROR(exec(
-      raw, options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
-  TDB_RETURN_IF_ERROR(migrate_state_schema(raw, path, kSchemaVersion));
-
-  std::unique_ptr<SqliteStateStore> store(new SqliteStateStore(std::move(db)));
-  TDB_RETURN_IF_ERROR(store->prepare_statements());
-  TDB_RETURN_IF_ERROR(store->start(loop));
-  log::info("state store: opened {} (schema version {}, synchronous {})", path, kSchemaVersion,
-            options.synchronous_full ? "full" : "normal");
-  return store;
+Result<std::unique_ptr<SqliteStateStore>> SqliteStateStore::open(storage::StoreThread* store) {
+  std::unique_ptr<SqliteStateStore> state(new SqliteStateStore(store));
+  TDB_RETURN_IF_ERROR(
+      store->run_sync([&state](sqlite3* db) { return state->prepare_statements(db); }));
+  SqliteStateStore* self = state.get();
+  state->durable_callback_id_ =
+      store->add_durable_callback([self](uint64_t) { self->report_durable(); });
+  return state;
 }
 
-SqliteStateStore::SqliteStateStore(std::unique_ptr<sqlite3, DbCloser> db) : db_(std::move(db)) {}
+SqliteStateStore::SqliteStateStore(storage::StoreThread* store) : store_(store) {}
 
 SqliteStateStore::~SqliteStateStore() { close(); }
 
-Status SqliteStateStore::prepare_statements() {
+Status SqliteStateStore::prepare_statements(sqlite3* db) {
   static_assert(std::size(kStatementSql) == kStatementCount);
+  static_assert(std::size(kOperationName) == kStatementCount);
   for (size_t i = 0; i < kStatementCount; ++i) {
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v3(db_.get(), kStatementSql[i], -1, SQLITE_PREPARE_PERSISTENT, &stmt,
-                           nullptr) != SQLITE_OK) {
-      return sqlite_status(db_.get(), kStatementSql[i]);
-    }
-    statements_[i].reset(stmt);
+    auto stmt = storage::sqlite::prepare_persistent(db, kStatementSql[i]);
+    if (!stmt.is_ok()) return stmt.status();
+    statements_[i] = std::move(stmt).value();
   }
-  return Status::ok();
-}
-
-Status SqliteStateStore::start(uv_loop_t* loop) {
-  if (loop != nullptr) {
-    // Freed only by the uv_close callback in close(); see the header comment.
-    async_ = new uv_async_t;
-    int rc = uv_async_init(loop, async_, &SqliteStateStore::on_async);
-    if (rc != 0) {
-      delete async_;
-      async_ = nullptr;
-      return Status::internal(fmt::format("state store: uv_async_init: {}", uv_strerror(rc)));
-    }
-    async_->data = this;
-    uv_unref(reinterpret_cast<uv_handle_t*>(async_));
-  }
-  thread_ = std::thread([this] { run(); });
   return Status::ok();
 }
 
@@ -198,122 +144,72 @@ uint64_t SqliteStateStore::delete_retained(const std::string& topic) {
 
 uint64_t SqliteStateStore::submit(Op op) {
   op.ticket = ++last_ticket_;
-  if (closed_ || failed_.load(std::memory_order_relaxed)) {
+  uint64_t ticket = op.ticket;
+  if (closed_ || store_->closed()) {
     // The ticket never becomes durable, so nothing waiting on it gets acknowledged.
-    if (closed_ && !warned_refused_) {
-      log::warn("state store: write after close() refused (ticket {})", op.ticket);
+    if (!warned_refused_) {
+      log::warn("state store: write after close() refused (ticket {})", ticket);
       warned_refused_ = true;
     }
-    return op.ticket;
+    return ticket;
   }
-  uint64_t ticket = op.ticket;
-  bool was_empty;
-  {
-    std::lock_guard lock(mu_);
-    was_empty = queue_.empty();
-    queue_.push_back(std::move(op));
-  }
-  // A non-empty queue means the thread is already due to look at it: skip the wake-up.
-  if (was_empty) work_cv_.notify_one();
-  queued_ticket_ = ticket;
+  store_->submit([this, op = std::move(op)](sqlite3* db) { return apply(db, op); },
+                 [this, ticket](uint64_t store_ticket, const Status& status) {
+                   on_done(ticket, store_ticket, status);
+                 });
   return ticket;
 }
 
-void SqliteStateStore::run() {
-  std::vector<Op> batch;
-  for (;;) {
-    {
-      std::unique_lock lock(mu_);
-      work_cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stop_ set and everything drained
-      batch.swap(queue_);
+Status SqliteStateStore::apply(sqlite3* db, const Op& op) {
+  int rc = SQLITE_DONE;
+  if (op.statement != kDeleteSession) {
+    rc = step_write(statements_[op.statement].get(), op.params);
+  } else {
+    // A session takes everything it owns with it, in the same savepoint.
+    for (Statement s : {kDeleteSessionSubscriptions, kDeleteSessionMessages, kDeleteSessionInbound,
+                        kDeleteSession}) {
+      if ((rc = step_write(statements_[s].get(), op.params)) != SQLITE_DONE) break;
     }
-    uint64_t last = batch.back().ticket;
-    bool committed = false;
-    {
-      std::lock_guard db_lock(db_mu_);
-      // After a failure later writes are discarded: applying them on top of a lost
-      // write could make the state inconsistent.
-      if (!failed_.load(std::memory_order_relaxed)) committed = apply_batch(batch);
-    }
-    batch.clear();
-    if (committed) {
-      durable_ticket_.store(last, std::memory_order_release);
-      commits_.fetch_add(1, std::memory_order_relaxed);
-      if (async_ != nullptr) uv_async_send(async_);
-    }
-    {
-      std::lock_guard lock(mu_);
-      processed_ticket_ = last;
-    }
-    idle_cv_.notify_all();
   }
+  if (rc == SQLITE_DONE) return Status::ok();
+  Status status =
+      sqlite_status(db, fmt::format("{} for '{}' (ticket {})", kOperationName[op.statement],
+                                    op.params[0].bytes, op.ticket));
+  // Logged here, where the operation is still known; counted on the loop thread.
+  log::error("state store: write rolled back: {}", status.message());
+  return status;
 }
 
-bool SqliteStateStore::apply_batch(const std::vector<Op>& batch) {
-  sqlite3* db = db_.get();
-  if (step_write(statements_[kBegin].get()) != SQLITE_DONE) {
-    fail(sqlite_status(db, "BEGIN IMMEDIATE"));
-    return false;
-  }
-  for (const Op& op : batch) {
-    if (apply(op) != SQLITE_DONE) {
-      Status status = sqlite_status(db, fmt::format("write for ticket {}", op.ticket));
-      // Some errors (disk full, I/O) already rolled the transaction back.
-      if (sqlite3_get_autocommit(db) == 0) step_write(statements_[kRollback].get());
-      fail(std::move(status));
-      return false;
-    }
-  }
-  if (step_write(statements_[kCommit].get()) != SQLITE_DONE) {
-    Status status = sqlite_status(db, "COMMIT");
-    // A failed COMMIT may leave the transaction open (e.g. SQLITE_BUSY).
-    if (sqlite3_get_autocommit(db) == 0) step_write(statements_[kRollback].get());
-    fail(std::move(status));
-    return false;
-  }
-  return true;
+void SqliteStateStore::on_done(uint64_t ticket, uint64_t store_ticket, const Status& status) {
+  // The group committed exactly when the store's durable ticket covers this submission;
+  // otherwise the whole group failed and health() says so: the ticket stays not durable.
+  if (store_ticket > store_->durable_ticket()) return;
+  if (!status.is_ok()) ++failed_writes_;  // failed alone, rolled back, already logged
+  durable_ticket_ = ticket;
 }
 
-int SqliteStateStore::apply(const Op& op) {
-  if (op.statement != kDeleteSession) return step_write(statements_[op.statement].get(), op.params);
-  // A session takes everything it owns with it, in the same transaction.
-  for (Statement s : {kDeleteSessionSubscriptions, kDeleteSessionMessages, kDeleteSessionInbound,
-                      kDeleteSession}) {
-    if (int rc = step_write(statements_[s].get(), op.params); rc != SQLITE_DONE) return rc;
-  }
-  return SQLITE_DONE;
-}
-
-void SqliteStateStore::fail(Status status) {
-  log::error("{}; the state store stops accepting writes", status.to_string());
-  std::lock_guard lock(mu_);
-  health_ = std::move(status);
-  failed_.store(true, std::memory_order_relaxed);
-}
-
-Status SqliteStateStore::health() const {
-  std::lock_guard lock(mu_);
-  return health_;
+void SqliteStateStore::report_durable() {
+  if (durable_ticket_ <= reported_ticket_) return;
+  // Recorded first: the callback may submit writes or re-enter through the loop.
+  reported_ticket_ = durable_ticket_;
+  if (callback_) callback_(durable_ticket_);
 }
 
 Result<LoadedState> SqliteStateStore::load() {
-  if (closed_) return Status::internal("state store: load() after close()");
-  {
-    // Writes submitted earlier must be visible to the read.
-    std::unique_lock lock(mu_);
-    idle_cv_.wait(lock, [this] { return processed_ticket_ >= queued_ticket_; });
-  }
-  std::lock_guard db_lock(db_mu_);
-  // One read transaction: a consistent snapshot across the five tables.
-  TDB_RETURN_IF_ERROR(exec(db_.get(), "BEGIN"));
-  Result<LoadedState> state = read_all();
-  exec(db_.get(), "COMMIT");
+  if (closed_ || store_->closed()) return Status::internal("state store: load() after close()");
+  Result<LoadedState> state = Status::internal("state store: load() did not run");
+  Status ran = store_->run_sync([this, &state](sqlite3* db) {
+    // One read transaction: a consistent snapshot across the five tables.
+    TDB_RETURN_IF_ERROR(exec(db, "BEGIN"));
+    state = read_all(db);
+    exec(db, "COMMIT");
+    return Status::ok();
+  });
+  if (!ran.is_ok()) return ran;
   return state;
 }
 
-Result<LoadedState> SqliteStateStore::read_all() {
-  sqlite3* db = db_.get();
+Result<LoadedState> SqliteStateStore::read_all(sqlite3* db) {
   LoadedState state;
   std::unordered_map<std::string, size_t> index;  // client id -> position in sessions
   size_t orphans = 0;
@@ -324,7 +220,7 @@ Result<LoadedState> SqliteStateStore::read_all() {
     if (sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) != SQLITE_OK) {
       return sqlite_status(db, sql);
     }
-    StatementPtr stmt(raw);
+    storage::sqlite::StatementPtr stmt(raw);
     int rc;
     while ((rc = sqlite3_step(raw)) == SQLITE_ROW) TDB_RETURN_IF_ERROR(row(raw));
     return rc == SQLITE_DONE ? Status::ok() : sqlite_status(db, sql);
@@ -413,39 +309,18 @@ Result<LoadedState> SqliteStateStore::read_all() {
   return state;
 }
 
-void SqliteStateStore::on_async(uv_async_t* handle) {
-  static_cast<SqliteStateStore*>(handle->data)->report_durable();
-}
-
-void SqliteStateStore::report_durable() {
-  uint64_t durable = durable_ticket_.load(std::memory_order_acquire);
-  if (durable <= reported_ticket_) return;
-  // Recorded first: the callback may submit writes or re-enter through the loop.
-  reported_ticket_ = durable;
-  if (callback_) callback_(durable);
-}
-
 Status SqliteStateStore::close() {
   if (closed_) return health();
   closed_ = true;
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  work_cv_.notify_one();
-  if (thread_.joinable()) thread_.join();  // the thread drains the queue before leaving
-  if (async_ != nullptr) {
-    // No uv_async_send can follow (the thread is gone); the close callback frees the block.
-    uv_close(reinterpret_cast<uv_handle_t*>(async_),
-             [](uv_handle_t* handle) { delete reinterpret_cast<uv_async_t*>(handle); });
-    async_ = nullptr;
-  }
+  if (!store_->closed()) store_->flush();  // runs this store's Done callbacks
   report_durable();
-  {
-    std::lock_guard db_lock(db_mu_);
-    for (StatementPtr& stmt : statements_) stmt.reset();
-    db_.reset();  // the last connection checkpoints the WAL into the database file
-  }
+  store_->remove_durable_callback(durable_callback_id_);
+  auto release = [this](sqlite3*) {
+    for (storage::sqlite::StatementPtr& stmt : statements_) stmt.reset();
+    return Status::ok();
+  };
+  // After the StoreThread closed, finalizing on the zombie connection is still allowed.
+  if (store_->closed() || !store_->run_sync(release).is_ok()) release(nullptr);
   return health();
 }
 

@@ -1,58 +1,37 @@
-// SqliteStateStore: the durable StateStore, one SQLite file in WAL mode.
+// SqliteStateStore: the durable StateStore, the broker's tables (component "broker") in the
+// node's database, written through the node's StoreThread.
 //
-// Writes are copied into operations and queued; a dedicated store thread takes everything
-// queued at once and applies it in a single BEGIN IMMEDIATE ... COMMIT (group commit: one
-// fsync covers every write that arrived while the previous commit was running). After a
-// commit it publishes the highest applied ticket and wakes the loop thread through a
-// uv_async_t, whose callback runs the DurableCallback on the loop thread.
+// Each write is one submission to the StoreThread, which groups everything queued at once
+// into one transaction (group commit) and runs each submission in its own savepoint. A
+// write that fails alone (e.g. a constraint) is rolled back alone, logged with its client
+// id and operation, and counted in failed_writes(); the store keeps going and its ticket
+// still counts as durable, so later acknowledgements are not held forever. A failure of a
+// whole group (COMMIT, I/O error, disk full) makes health() non-ok for good and stops the
+// durable ticket: the broker then shuts down rather than promise durability it lost.
 //
-// A failed statement or commit rolls the transaction back, is logged, and turns health()
-// non-ok for good: durable_ticket() stops advancing, so nothing further is acknowledged.
-//
-// Handle lifetime: the uv_async_t lives in its own heap block that close() hands to
-// uv_close and whose close callback frees it, so close() itself never needs the loop to
-// run (it may already have stopped at shutdown). The owner must run the loop once more
-// after close() (uv_run(loop, UV_RUN_NOWAIT)) before uv_loop_close, to release that
-// block. The async handle is unreferenced: the store alone does not keep the loop alive.
+// The StoreThread is borrowed: close (or destroy) this store before closing it.
 #pragma once
 
 #include <sqlite3.h>
-#include <uv.h>
 
 #include <array>
-#include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "base/status.h"
 #include "broker/persist/state_store.h"
+#include "storage/sqlite_helpers.h"
+#include "storage/store_thread.h"
 
 namespace topicdb::broker {
 
-struct SqliteStateStoreOptions {
-  // FULL fsyncs the WAL on every commit, so an acknowledged write survives power loss.
-  // NORMAL is only safe against process crashes; meant for tests and benchmarks.
-  bool synchronous_full = true;
-  // How long a statement waits for a lock held by another connection before failing.
-  int busy_timeout_ms = 5000;
-};
-
 class SqliteStateStore final : public StateStore {
  public:
-  using Options = SqliteStateStoreOptions;
-  // The layout written by this build; PRAGMA user_version holds it in the file.
-  static constexpr int kSchemaVersion = 1;
-
-  // Opens (creating if needed) the database at `path`; the directory must exist. Call on
-  // the loop thread. `loop` may be null: then the DurableCallback only runs from close(),
-  // while durable_ticket() still advances (for tools that have no event loop).
-  static Result<std::unique_ptr<SqliteStateStore>> open(uv_loop_t* loop, const std::string& path,
-                                                        Options options = {});
+  // Prepares the store's statements on `store`'s connection, whose schemas must include
+  // state_schema() (broker/persist/state_schema.h). Call on the loop thread.
+  static Result<std::unique_ptr<SqliteStateStore>> open(storage::StoreThread* store);
 
   ~SqliteStateStore() override;
   SqliteStateStore(const SqliteStateStore&) = delete;
@@ -76,26 +55,21 @@ class SqliteStateStore final : public StateStore {
   uint64_t delete_retained(const std::string& topic) override;
 
   uint64_t last_ticket() const override { return last_ticket_; }
-  uint64_t durable_ticket() const override {
-    return durable_ticket_.load(std::memory_order_acquire);
-  }
+  uint64_t durable_ticket() const override { return durable_ticket_; }
   void set_durable_callback(DurableCallback callback) override { callback_ = std::move(callback); }
 
-  // Drains the queue, joins the store thread, starts closing the async handle (see the
-  // file comment), reports the final durable ticket, and closes the database. Writes after
-  // close() get a ticket that never becomes durable. Returns health().
+  // Waits until every write of this store was processed, reports the final durable ticket
+  // and releases the statements; the StoreThread keeps running. Writes after close() get a
+  // ticket that never becomes durable. Returns health().
   Status close() override;
-  Status health() const override;
+  Status health() const override { return store_->health(); }
 
-  // Number of committed transactions; with group commit this grows slower than tickets.
-  uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
+  // Writes that failed alone and were rolled back (each logged when it happened).
+  uint64_t failed_writes() const { return failed_writes_; }
 
  private:
   struct Op;  // one queued write, defined in the .cc
   enum Statement : size_t {
-    kBegin,
-    kCommit,
-    kRollback,
     kPutSession,
     kDeleteSession,
     kDeleteSessionSubscriptions,
@@ -112,54 +86,26 @@ class SqliteStateStore final : public StateStore {
     kDeleteRetained,
     kStatementCount,
   };
-  struct DbCloser {
-    void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-  };
-  struct StatementFinalizer {
-    void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
-  };
-  using StatementPtr = std::unique_ptr<sqlite3_stmt, StatementFinalizer>;
 
-  explicit SqliteStateStore(std::unique_ptr<sqlite3, DbCloser> db);
+  explicit SqliteStateStore(storage::StoreThread* store);
 
-  Status prepare_statements();
-  Status start(uv_loop_t* loop);
+  Status prepare_statements(sqlite3* db);
   uint64_t submit(Op op);
-  void run();  // the store thread
-  // Applies one batch in one transaction; on failure rolls back and marks the store failed.
-  bool apply_batch(const std::vector<Op>& batch);
-  int apply(const Op& op);
-  void fail(Status status);
-  Result<LoadedState> read_all();
-  void report_durable();  // loop thread
-  static void on_async(uv_async_t* handle);
+  Status apply(sqlite3* db, const Op& op);  // the store thread
+  void on_done(uint64_t ticket, uint64_t store_ticket, const Status& status);
+  Result<LoadedState> read_all(sqlite3* db);
+  void report_durable();
 
-  // Store-thread side (guarded by db_mu_; load() and close() take it while the thread is
-  // idle or gone, which keeps the connection single-user at any moment).
-  std::mutex db_mu_;
-  std::unique_ptr<sqlite3, DbCloser> db_;
-  std::array<StatementPtr, kStatementCount> statements_;
-
-  // Queue shared between the loop thread and the store thread.
-  mutable std::mutex mu_;
-  std::condition_variable work_cv_;  // queue became non-empty, or stop_
-  std::condition_variable idle_cv_;  // processed_ticket_ advanced
-  std::vector<Op> queue_;
-  bool stop_ = false;
-  uint64_t processed_ticket_ = 0;  // highest ticket the thread applied or discarded
-  Status health_;
-
-  std::atomic<bool> failed_{false};
-  std::atomic<uint64_t> durable_ticket_{0};
-  std::atomic<uint64_t> commits_{0};
-  std::thread thread_;
-  // Heap block freed by its uv_close callback; null when there is no loop or after close().
-  uv_async_t* async_ = nullptr;
+  storage::StoreThread* const store_;
+  uint64_t durable_callback_id_ = 0;
+  // Used on the store thread only (prepared and released through run_sync()).
+  std::array<storage::sqlite::StatementPtr, kStatementCount> statements_;
 
   // Loop-thread only.
   uint64_t last_ticket_ = 0;
-  uint64_t queued_ticket_ = 0;    // highest ticket actually handed to the thread
+  uint64_t durable_ticket_ = 0;
   uint64_t reported_ticket_ = 0;  // highest ticket passed to callback_
+  uint64_t failed_writes_ = 0;
   DurableCallback callback_;
   bool closed_ = false;
   bool warned_refused_ = false;

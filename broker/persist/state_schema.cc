@@ -1,16 +1,11 @@
 #include "broker/persist/state_schema.h"
 
-#include <fmt/format.h>
-
-#include "broker/persist/sqlite_helpers.h"
+#include "storage/sqlite_helpers.h"
 
 namespace topicdb::broker {
 namespace {
 
-using sqlite::exec;
-using sqlite::query_int;
-
-// Version 1. Later versions add steps to migrate() that run inside the same transaction.
+// Version 1. Later versions append a step to state_schema().migrations.
 constexpr char kSchemaV1[] = R"sql(
 CREATE TABLE IF NOT EXISTS broker_sessions(client_id TEXT NOT NULL PRIMARY KEY,
   protocol_version INTEGER NOT NULL, expiry_interval_s INTEGER NOT NULL,
@@ -33,29 +28,16 @@ CREATE TABLE IF NOT EXISTS broker_retained(topic TEXT NOT NULL PRIMARY KEY,
 
 }  // namespace
 
-Status newer_state_schema_status(const std::string& path, int64_t version, int supported) {
-  return Status::unsupported(
-      fmt::format("state store {} has schema version {}, newer than version {} supported by "
-                  "this build; run a newer topicdb or use another data directory",
-                  path, version, supported));
-}
-
-Status migrate_state_schema(sqlite3* db, const std::string& path, int supported_version) {
-  TDB_RETURN_IF_ERROR(exec(db, "BEGIN IMMEDIATE"));
-  Result<int64_t> version = query_int(db, "PRAGMA user_version");
-  Status status = version.status();
-  if (status.is_ok() && *version > supported_version) {
-    status = newer_state_schema_status(path, *version, supported_version);
-  }
-  if (status.is_ok() && *version < 1) {
-    status = exec(db, kSchemaV1);
-    if (status.is_ok()) status = exec(db, "PRAGMA user_version = 1");
-  }
-  if (!status.is_ok()) {
-    exec(db, "ROLLBACK");
-    return status;
-  }
-  return exec(db, "COMMIT");
+storage::ComponentSchema state_schema() {
+  storage::ComponentSchema schema;
+  schema.component = "broker";
+  schema.migrations.push_back([](sqlite3* db) { return storage::sqlite::exec(db, kSchemaV1); });
+  // Before per-component versions the broker was the file's only user and kept its
+  // version in PRAGMA user_version (1 for the tables above).
+  schema.legacy_version = [](sqlite3* db) {
+    return storage::sqlite::query_int(db, "PRAGMA user_version");
+  };
+  return schema;
 }
 
 }  // namespace topicdb::broker

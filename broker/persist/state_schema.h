@@ -1,22 +1,19 @@
 // The broker state tables in SQLite (sessions, subscriptions, queued messages, inbound
-// QoS 2 ids, retained messages) and their migrations, keyed by PRAGMA user_version.
+// QoS 2 ids, retained messages): component "broker" of the node's database, and its
+// migrations.
 #pragma once
 
-#include <sqlite3.h>
-
 #include <cstdint>
-#include <string>
 
-#include "base/status.h"
+#include "storage/schema_versions.h"
 
 namespace topicdb::broker {
 
-// Brings the schema to `supported_version` inside one transaction, so a crash mid-migration
-// leaves the old version intact. A database newer than this build is refused (unsupported),
-// naming `path`.
-Status migrate_state_schema(sqlite3* db, const std::string& path, int supported_version);
+// The layout of the broker tables written by this build.
+inline constexpr int64_t kStateSchemaVersion = 1;
 
-// The error for a database whose schema `version` is newer than this build's `supported`.
-Status newer_state_schema_status(const std::string& path, int64_t version, int supported);
+// Component "broker": its migrations, and for files from before the schema_versions table
+// (which kept this version in PRAGMA user_version) the version found there.
+storage::ComponentSchema state_schema();
 
 }  // namespace topicdb::broker

@@ -13,6 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "broker/persist/state_schema.h"
+#include "storage/store_thread.h"
+
 namespace topicdb::broker {
 namespace {
 
@@ -30,6 +33,7 @@ class SqliteStateStoreTest : public ::testing::Test {
 
   void TearDown() override {
     store_.reset();
+    database_.reset();
     // Releases the async handle that close() handed to uv_close (the documented contract).
     uv_run(&loop_, UV_RUN_NOWAIT);
     EXPECT_EQ(uv_loop_close(&loop_), 0) << "a handle was left open";
@@ -37,17 +41,32 @@ class SqliteStateStoreTest : public ::testing::Test {
     std::filesystem::remove_all(dir_, ec);
   }
 
-  void open(SqliteStateStore::Options options = {}) {
-    auto result = SqliteStateStore::open(&loop_, path_, options);
+  // The node's database with the broker component, as app/server.cc opens it.
+  Result<std::unique_ptr<storage::StoreThread>> open_database(
+      uv_loop_t* loop, storage::StoreThread::Options options = {}) {
+    return storage::StoreThread::open(loop, path_, {state_schema()}, options);
+  }
+
+  void open(storage::StoreThread::Options options = {}) {
+    auto database = open_database(&loop_, options);
+    ASSERT_TRUE(database.is_ok()) << database.status().to_string();
+    database_ = std::move(database).value();
+    auto result = SqliteStateStore::open(database_.get());
     ASSERT_TRUE(result.is_ok()) << result.status().to_string();
     store_ = std::move(result).value();
+  }
+
+  // The state store, then its store thread (the order app/server.cc closes them in).
+  void close_all() {
+    store_.reset();
+    database_.reset();
+    uv_run(&loop_, UV_RUN_NOWAIT);
   }
 
   // close() + reopen: what a broker restart sees.
   LoadedState reopen_and_load() {
     EXPECT_TRUE(store_->close().is_ok());
-    store_.reset();
-    uv_run(&loop_, UV_RUN_NOWAIT);
+    close_all();
     open();
     Result<LoadedState> state = store_->load();
     EXPECT_TRUE(state.is_ok()) << state.status().to_string();
@@ -103,6 +122,7 @@ class SqliteStateStoreTest : public ::testing::Test {
   uv_loop_t loop_;
   std::string dir_;
   std::string path_;
+  std::unique_ptr<storage::StoreThread> database_;
   std::unique_ptr<SqliteStateStore> store_;
 };
 
@@ -115,13 +135,17 @@ TEST_F(SqliteStateStoreTest, FreshFileLoadsEmptyAndHasSchemaVersion) {
   EXPECT_EQ(store_->last_ticket(), 0u);
   EXPECT_EQ(store_->durable_ticket(), 0u);
   EXPECT_TRUE(store_->close().is_ok());
+  close_all();
 
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   sqlite3_stmt* stmt = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT version FROM schema_versions WHERE component = 'broker'",
+                               -1, &stmt, nullptr),
+            SQLITE_OK);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(stmt, 0), SqliteStateStore::kSchemaVersion);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), kStateSchemaVersion);
+  EXPECT_EQ(static_cast<int64_t>(state_schema().migrations.size()), kStateSchemaVersion);
   sqlite3_finalize(stmt);
   sqlite3_close(db);
 }
@@ -318,8 +342,8 @@ TEST_F(SqliteStateStoreTest, GroupCommitBatchesBackToBackWrites) {
   for (uint64_t seq = 1; seq < 1000; ++seq) store_->put_message("c", make_message(seq, "p"));
   ASSERT_EQ(store_->last_ticket(), 1000u);
   ASSERT_TRUE(run_loop_until([&] { return durable == 1000; })) << "durable " << durable;
-  EXPECT_GE(store_->commits(), 1u);
-  EXPECT_LT(store_->commits(), 1000u);
+  EXPECT_GE(database_->commits(), 1u);
+  EXPECT_LT(database_->commits(), 1000u);
   LoadedState state = reopen_and_load();
   ASSERT_EQ(state.sessions.size(), 1u);
   EXPECT_EQ(state.sessions[0].messages.size(), 999u);
@@ -335,7 +359,7 @@ TEST_F(SqliteStateStoreTest, LoadSeesWritesStillQueued) {
   EXPECT_EQ(state->retained.size(), 1u);
 }
 
-TEST_F(SqliteStateStoreTest, FailedWriteTurnsHealthNonOkWithoutCrashing) {
+TEST_F(SqliteStateStoreTest, FailedWriteIsCountedAndTheStoreKeepsGoing) {
   open();
   uint64_t durable = 0;
   store_->set_durable_callback([&](uint64_t ticket) { durable = ticket; });
@@ -350,10 +374,54 @@ TEST_F(SqliteStateStoreTest, FailedWriteTurnsHealthNonOkWithoutCrashing) {
             SQLITE_OK);
   sqlite3_close(other);
 
+  // The failing write is rolled back alone; the writes around it commit.
+  store_->put_session(make_session("c"));
   uint64_t bad = store_->put_message("c", make_message(1, "p"));
+  uint64_t later = store_->put_retained({"u", "p", 0, "", 0});
+  EXPECT_GT(later, bad);
+  ASSERT_TRUE(run_loop_until([&] { return durable == later; })) << "durable " << durable;
+  EXPECT_EQ(store_->failed_writes(), 1u);
+  EXPECT_TRUE(store_->health().is_ok()) << store_->health().to_string();
+  EXPECT_TRUE(store_->close().is_ok());
+  close_all();
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &other), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(other,
+                               "SELECT (SELECT count(*) FROM broker_sessions), "
+                               "(SELECT count(*) FROM broker_retained)",
+                               -1, &stmt, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 1);
+  EXPECT_EQ(sqlite3_column_int(stmt, 1), 2);
+  sqlite3_finalize(stmt);
+  sqlite3_close(other);
+}
+
+TEST_F(SqliteStateStoreTest, FailedCommitTurnsHealthNonOkAndStopsTheDurableTicket) {
+  open();
+  uint64_t durable = 0;
+  store_->set_durable_callback([&](uint64_t ticket) { durable = ticket; });
+  store_->put_retained({"t", "p", 0, "", 0});
+  ASSERT_TRUE(run_loop_until([&] { return durable == 1; }));
+
+  // Another component's submission breaks a deferred foreign key: its savepoint releases,
+  // but the COMMIT of the whole group fails (as an I/O error or a full disk would).
+  ASSERT_TRUE(database_
+                  ->run_sync([](sqlite3* db) {
+                    return storage::sqlite::exec(
+                        db,
+                        "PRAGMA foreign_keys = ON; CREATE TABLE parent(id INTEGER PRIMARY KEY); "
+                        "CREATE TABLE child(p INTEGER REFERENCES parent(id) "
+                        "DEFERRABLE INITIALLY DEFERRED)");
+                  })
+                  .is_ok());
+  uint64_t bad = store_->put_retained({"lost", "p", 0, "", 0});
+  database_->submit(
+      [](sqlite3* db) { return storage::sqlite::exec(db, "INSERT INTO child VALUES(42)"); });
   ASSERT_TRUE(run_loop_until([&] { return !store_->health().is_ok(); }));
   EXPECT_EQ(store_->health().code(), Status::Code::kIoError);
-  EXPECT_NE(store_->health().message().find("no such table"), std::string::npos)
+  EXPECT_NE(store_->health().message().find("COMMIT"), std::string::npos)
       << store_->health().message();
   // Nothing after the failure becomes durable, even writes that would have succeeded.
   uint64_t later = store_->put_retained({"u", "p", 0, "", 0});
@@ -361,29 +429,19 @@ TEST_F(SqliteStateStoreTest, FailedWriteTurnsHealthNonOkWithoutCrashing) {
   EXPECT_FALSE(store_->close().is_ok());
   EXPECT_EQ(store_->durable_ticket(), 1u);
   EXPECT_EQ(durable, 1u);
-}
-
-TEST_F(SqliteStateStoreTest, NewerSchemaVersionIsRefused) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(db);
-  auto result = SqliteStateStore::open(&loop_, path_);
-  ASSERT_FALSE(result.is_ok());
-  EXPECT_EQ(result.status().code(), Status::Code::kUnsupported);
-  EXPECT_NE(result.status().message().find("schema version 99"), std::string::npos)
-      << result.status().message();
+  EXPECT_EQ(store_->failed_writes(), 0u);
 }
 
 TEST_F(SqliteStateStoreTest, GarbageFileIsRefused) {
   std::ofstream(path_) << std::string(8192, 'g');
-  auto result = SqliteStateStore::open(&loop_, path_);
+  auto result = open_database(&loop_);
   ASSERT_FALSE(result.is_ok());
   EXPECT_EQ(result.status().code(), Status::Code::kCorruption) << result.status().to_string();
 }
 
 TEST_F(SqliteStateStoreTest, MissingDirectoryFailsCleanly) {
-  auto result = SqliteStateStore::open(&loop_, dir_ + "/no/such/dir/state.db");
+  auto result =
+      storage::StoreThread::open(&loop_, dir_ + "/no/such/dir/state.db", {state_schema()});
   ASSERT_FALSE(result.is_ok());
   EXPECT_EQ(result.status().code(), Status::Code::kIoError);
 }
@@ -401,7 +459,9 @@ TEST_F(SqliteStateStoreTest, CloseTwiceAndWritesAfterCloseAreRefused) {
 }
 
 TEST_F(SqliteStateStoreTest, NormalSynchronousModeAndNullLoopWork) {
-  auto result = SqliteStateStore::open(nullptr, path_, {.synchronous_full = false});
+  auto database = open_database(nullptr, {.synchronous_full = false});
+  ASSERT_TRUE(database.is_ok()) << database.status().to_string();
+  auto result = SqliteStateStore::open(database->get());
   ASSERT_TRUE(result.is_ok()) << result.status().to_string();
   std::unique_ptr<SqliteStateStore> store = std::move(result).value();
   uint64_t last = 0;
@@ -410,6 +470,7 @@ TEST_F(SqliteStateStoreTest, NormalSynchronousModeAndNullLoopWork) {
   EXPECT_TRUE(store->close().is_ok());
   EXPECT_EQ(last, 1u);
   store.reset();
+  database->reset();
   open();
   Result<LoadedState> state = store_->load();
   ASSERT_TRUE(state.is_ok());
@@ -419,8 +480,7 @@ TEST_F(SqliteStateStoreTest, NormalSynchronousModeAndNullLoopWork) {
 TEST_F(SqliteStateStoreTest, DestructorClosesAndKeepsWrites) {
   open();
   for (int i = 0; i < 10; ++i) store_->put_retained({"t" + std::to_string(i), "p", 0, "", 0});
-  store_.reset();  // no explicit close()
-  uv_run(&loop_, UV_RUN_NOWAIT);
+  close_all();  // no explicit close()
   open();
   Result<LoadedState> state = store_->load();
   ASSERT_TRUE(state.is_ok());

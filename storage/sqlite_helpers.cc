@@ -1,10 +1,10 @@
-#include "broker/persist/sqlite_helpers.h"
+#include "storage/sqlite_helpers.h"
 
 #include <memory>
 
 #include "base/log.h"
 
-namespace topicdb::broker::sqlite {
+namespace topicdb::storage::sqlite {
 
 namespace {
 
@@ -48,12 +48,20 @@ std::string column_bytes(sqlite3_stmt* stmt, int column) {
 
 Status sqlite_status(sqlite3* db, std::string_view what) {
   return Status::io_error(
-      fmt::format("state store: {}: {} ({})", what, sqlite3_errmsg(db), sqlite3_errcode(db)));
+      fmt::format("database: {}: {} ({})", what, sqlite3_errmsg(db), sqlite3_errcode(db)));
 }
 
 Status exec(sqlite3* db, const char* sql) {
   if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return sqlite_status(db, sql);
   return Status::ok();
+}
+
+Result<StatementPtr> prepare_persistent(sqlite3* db, const char* sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
+    return sqlite_status(db, sql);
+  }
+  return StatementPtr(stmt);
 }
 
 Result<int64_t> query_int(sqlite3* db, const char* sql) {
@@ -64,4 +72,4 @@ Result<int64_t> query_int(sqlite3* db, const char* sql) {
   return static_cast<int64_t>(sqlite3_column_int64(raw, 0));
 }
 
-}  // namespace topicdb::broker::sqlite
+}  // namespace topicdb::storage::sqlite

@@ -5,13 +5,14 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/status.h"
 
-namespace topicdb::broker::sqlite {
+namespace topicdb::storage::sqlite {
 
 // One bound parameter of a queued write, owning its bytes: the caller's strings may be gone
 // by the time the store thread runs the statement.
@@ -27,6 +28,14 @@ inline Param integer(int64_t v) { return {Param::Type::kInteger, v, {}}; }
 inline Param text(const std::string& v) { return {Param::Type::kText, 0, v}; }
 inline Param blob(const std::string& v) { return {Param::Type::kBlob, 0, v}; }  // NULs kept
 
+struct StatementFinalizer {
+  void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
+};
+using StatementPtr = std::unique_ptr<sqlite3_stmt, StatementFinalizer>;
+
+// A statement prepared once and reused for the connection's lifetime (SQLITE_PREPARE_PERSISTENT).
+Result<StatementPtr> prepare_persistent(sqlite3* db, const char* sql);
+
 // Binds `params` to ?1, ?2, ... and steps the write once. Returns SQLITE_DONE on success, else
 // the first error code. The statement is reset either way, ready for its next use.
 int step_write(sqlite3_stmt* stmt, const std::vector<Param>& params = {});
@@ -39,4 +48,4 @@ Status exec(sqlite3* db, const char* sql);
 // The first column of the first row of `sql`.
 Result<int64_t> query_int(sqlite3* db, const char* sql);
 
-}  // namespace topicdb::broker::sqlite
+}  // namespace topicdb::storage::sqlite

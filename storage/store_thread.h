@@ -1,0 +1,191 @@
+// StoreThread: the node's one SQLite write connection (WAL) and the thread that runs it.
+// Components (the broker state store, the document store) submit work from the loop thread;
+// results come back to the loop thread.
+//
+// Group commit: the thread takes everything queued at once and runs it in one
+// BEGIN IMMEDIATE ... COMMIT, so one fsync covers every submission that arrived while the
+// previous commit was running. Each submission runs in its own SAVEPOINT inside that
+// transaction: one that fails is rolled back alone (ROLLBACK TO + RELEASE) and reported to
+// its submitter, the others commit and the store keeps running. A failure of the group
+// itself (BEGIN, COMMIT, or an error that made SQLite drop the transaction: I/O error, disk
+// full) fails every submission of the group and turns health() non-ok for good; from then
+// on submissions are reported failed without running and durable_ticket() stops, since
+// durability can no longer be promised.
+//
+// Tickets increase by one per submission. durable_ticket() is the highest ticket such that
+// every submission up to it ran in a committed group; a submission that failed alone counts
+// (it was processed, and later acknowledgements must not wait on it forever). After each
+// group the thread wakes the loop through a uv_async_t, whose callback runs each
+// submission's Done in ticket order with its own Status, then the durable callbacks.
+//
+// Handle lifetime: the uv_async_t lives in its own heap block that close() hands to
+// uv_close and whose close callback frees it, so close() itself never needs the loop to
+// run (it may already have stopped at shutdown). The owner must run the loop once more
+// after close() (uv_run(loop, UV_RUN_NOWAIT)) before uv_loop_close, to release that
+// block. The async handle is unreferenced: the store alone does not keep the loop alive.
+// `loop` may be null (tools): then Done and durable callbacks run only from flush() and
+// close(), while durable_ticket() still advances.
+#pragma once
+
+#include <sqlite3.h>
+#include <uv.h>
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "base/status.h"
+#include "storage/schema_versions.h"
+#include "storage/sqlite_helpers.h"
+
+namespace topicdb::storage {
+
+struct StoreThreadOptions {
+  // FULL fsyncs the WAL on every commit, so a committed write survives power loss.
+  // NORMAL is only safe against process crashes; meant for tests and benchmarks.
+  bool synchronous_full = true;
+  // How long a statement waits for a lock held by another connection before failing.
+  int busy_timeout_ms = 5000;
+};
+
+class StoreThread {
+ public:
+  using Options = StoreThreadOptions;
+  // Runs on the store thread inside the submission's savepoint. A non-ok Status rolls back
+  // everything it wrote (and only that).
+  using Work = std::function<Status(sqlite3* db)>;
+  // Runs on the loop thread after the submission's group: ok once committed, else why not.
+  using Done = std::function<void(uint64_t ticket, const Status& status)>;
+  // Runs on the loop thread, after the Done callbacks, when durable_ticket() advanced.
+  using DurableCallback = std::function<void(uint64_t durable_ticket)>;
+
+  // Opens (creating if needed) the database at `path`; the directory must exist. Checks
+  // every component's schema version first (a file newer than this build is refused
+  // untouched), then switches to WAL and runs pending migrations in one transaction. Call on
+  // the loop thread.
+  static Result<std::unique_ptr<StoreThread>> open(uv_loop_t* loop, const std::string& path,
+                                                   const std::vector<ComponentSchema>& schemas,
+                                                   Options options = {});
+
+  ~StoreThread();
+  StoreThread(const StoreThread&) = delete;
+  StoreThread& operator=(const StoreThread&) = delete;
+
+  // Queues `work` (loop thread) and returns its ticket. After close() the work never runs,
+  // its Done is never called and its ticket never becomes durable.
+  uint64_t submit(Work work, Done done = nullptr);
+
+  // The highest ticket handed out (0 before any submission).
+  uint64_t last_ticket() const { return last_ticket_; }
+  uint64_t durable_ticket() const { return durable_ticket_.load(std::memory_order_acquire); }
+  // Registers a durable callback (one per component); the id removes it again.
+  uint64_t add_durable_callback(DurableCallback callback);
+  void remove_durable_callback(uint64_t id);
+
+  // Waits until every submission so far was processed, then runs `fn` with the connection
+  // on the caller's thread while the store thread is idle: start-up reads, statement
+  // preparation. Delivers no results. Fails after close().
+  Status run_sync(const std::function<Status(sqlite3* db)>& fn);
+  // Waits until every submission so far was processed, then runs the pending Done and
+  // durable callbacks on the caller's thread (the loop thread, or a tool's only thread).
+  void flush();
+
+  // Drains the queue, joins the thread, starts closing the async handle (see the file
+  // comment), delivers the last results and closes the database. Idempotent. Returns health().
+  Status close();
+  Status health() const;
+  bool closed() const { return closed_; }
+
+  // Committed transactions; with group commit this grows slower than tickets.
+  uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
+  // Submissions that failed alone (rolled back to their savepoint).
+  uint64_t failed_submissions() const {
+    return failed_submissions_.load(std::memory_order_relaxed);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  struct Submission {
+    uint64_t ticket;
+    Work work;
+    Done done;
+  };
+  struct Outcome {
+    uint64_t ticket;
+    Status status;
+    Done done;
+  };
+  enum Statement : size_t {
+    kBegin,
+    kCommit,
+    kRollback,
+    kSavepoint,
+    kRelease,
+    kRollbackTo,
+    kStatementCount,
+  };
+  struct DbCloser {
+    void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+  };
+
+  StoreThread(std::unique_ptr<sqlite3, DbCloser> db, std::string path);
+
+  Status prepare_statements();
+  Status start(uv_loop_t* loop);
+  void run();  // the store thread
+  // Runs one group in one transaction and fills `statuses`; false if the group failed as a
+  // whole (then every status is the group's failure).
+  bool run_group(std::vector<Submission>& group, std::vector<Status>& statuses);
+  // One submission in its savepoint; false if the transaction itself is lost.
+  bool run_one(Submission& submission, Status* status);
+  int step(Statement statement);
+  void fail(const Status& status);
+  void wait_idle();
+  void deliver();  // loop thread
+  static void on_async(uv_async_t* handle);
+
+  const std::string path_;
+
+  // Store-thread side (guarded by db_mu_; run_sync() and close() take it while the thread
+  // is idle or gone, which keeps the connection single-user at any moment).
+  std::mutex db_mu_;
+  std::unique_ptr<sqlite3, DbCloser> db_;
+  std::array<sqlite::StatementPtr, kStatementCount> statements_;
+
+  // Shared between the loop thread and the store thread.
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_;  // queue became non-empty, or stop_
+  std::condition_variable idle_cv_;  // processed_ticket_ advanced
+  std::vector<Submission> queue_;
+  std::vector<Outcome> outcomes_;  // processed, Done not yet run
+  bool stop_ = false;
+  uint64_t processed_ticket_ = 0;  // highest ticket the thread ran or refused
+  Status health_;
+
+  std::atomic<bool> failed_{false};
+  std::atomic<uint64_t> durable_ticket_{0};
+  std::atomic<uint64_t> commits_{0};
+  std::atomic<uint64_t> failed_submissions_{0};
+  std::thread thread_;
+  // Heap block freed by its uv_close callback; null when there is no loop or after close().
+  uv_async_t* async_ = nullptr;
+
+  // Loop-thread only.
+  uint64_t last_ticket_ = 0;
+  uint64_t queued_ticket_ = 0;    // highest ticket actually handed to the thread
+  uint64_t reported_ticket_ = 0;  // highest durable ticket passed to the callbacks
+  uint64_t next_callback_id_ = 1;
+  std::vector<std::pair<uint64_t, DurableCallback>> durable_callbacks_;
+  bool closed_ = false;
+  bool warned_refused_ = false;
+};
+
+}  // namespace topicdb::storage
