@@ -34,6 +34,25 @@ inline std::vector<Packet> sample_packets(ProtocolVersion v) {
   minimal.client_id = "c";
   minimal.keep_alive = 10;
   packets.emplace_back(minimal);
+  ConnectPacket will2;
+  will2.version = v;
+  will2.clean_start = false;
+  will2.keep_alive = 0xFFFF;
+  will2.client_id = "client-with-a-longer-id";
+  will2.will = Will{"last/will", "", 2, false, {}};
+  will2.username = "user";
+  if (v5) {
+    Properties& wp = will2.will->properties;
+    wp.payload_format_indicator = 1;
+    wp.message_expiry_interval = 3600;
+    wp.content_type = "application/json";
+    wp.response_topic = "reply/to";
+    wp.correlation_data = "corr";
+    wp.user_properties = {{"a", "1"}, {"a", "2"}};
+    will2.properties.request_response_information = 1;
+    will2.properties.user_properties = {{"client", "fuzz"}};
+  }
+  packets.emplace_back(will2);
   if (v5) {
     ConnectPacket auth;  // enhanced authentication, a password without a user name
     auth.version = v;
