@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages TopicDB needs, only those missing (idempotent).
-# Usage: scripts/install-deps.sh [--tests]
+# Usage: scripts/install-deps.sh [--tests] [--fuzz]
+#   --fuzz: clang 14 and its libFuzzer/sanitizer runtimes (libclang-rt-14-dev is only a
+#   recommendation of clang-14, and packages install without recommends), for scripts/fuzz.sh.
 # Never installs the mosquitto broker package: on systemd machines it would start a service
 # on port 1883 (only its clients are used, by the tests).
 set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config ccache
           libuv1-dev libsqlite3-dev libfmt-dev libssl-dev libmsgpack-cxx-dev libabsl-dev)
-if [[ "${1:-}" == "--tests" ]]; then
-  packages+=(googletest libgtest-dev libbenchmark-dev libpaho-mqtt-dev libpaho-mqttpp-dev
-             libmosquitto-dev mosquitto-clients python3-paho-mqtt)
-fi
+for arg in "$@"; do
+  case "$arg" in
+    --tests)
+      packages+=(googletest libgtest-dev libbenchmark-dev libpaho-mqtt-dev libpaho-mqttpp-dev
+                 libmosquitto-dev mosquitto-clients python3-paho-mqtt) ;;
+    --fuzz)
+      packages+=(clang-14 libclang-rt-14-dev) ;;
+    *)
+      echo "install-deps: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

@@ -11,6 +11,7 @@
 
 #include "broker/codec/codec.h"
 #include "tests/broker/codec/codec_test_util.h"
+#include "tests/broker/codec/sample_packets.h"
 
 namespace topicdb::mqtt {
 namespace {
@@ -19,72 +20,10 @@ using codec_test::dump;
 using codec_test::encode_any;
 using codec_test::hex;
 
-// A spread of valid packets in the given version, to mutate.
+// Valid packets of every type in the given version, to mutate.
 std::vector<std::string> seeds(ProtocolVersion v) {
-  const bool v5 = v == ProtocolVersion::kV5;
-  Properties props;
-  if (v5) props.user_properties = {{"k", "v"}};
-  std::vector<Packet> packets;
-  ConnectPacket c;
-  c.version = v;
-  c.client_id = "fuzz";
-  c.will = Will{"w/t", "bye", 1, true, {}};
-  c.username = "u";
-  c.password = "p";
-  if (v5) {
-    c.properties.session_expiry_interval = 5;
-    c.properties.receive_maximum = 10;
-    c.will->properties.will_delay_interval = 1;
-  }
-  packets.emplace_back(c);
-  ConnackPacket ca;
-  ca.properties = props;
-  if (v5) ca.properties.maximum_qos = 1;
-  packets.emplace_back(ca);
-  PublishPacket p;
-  p.topic = "a/b";
-  p.payload = "payload";
-  p.qos = 1;
-  p.packet_id = 3;
-  p.properties = props;
-  if (v5) p.properties.subscription_identifiers = {1, 300};
-  packets.emplace_back(p);
-  AckPacket a;
-  a.type = PacketType::kPubrel;
-  a.packet_id = 9;
-  a.properties = props;
-  packets.emplace_back(a);
-  SubscribePacket s;
-  s.packet_id = 4;
-  s.subscriptions = {{"a/+", 1, v5, false, 0}, {"#", 2}};
-  s.properties = props;
-  packets.emplace_back(s);
-  SubackPacket sa;
-  sa.packet_id = 4;
-  sa.reason_codes = {1, 2};
-  packets.emplace_back(sa);
-  UnsubscribePacket u;
-  u.packet_id = 5;
-  u.filters = {"a/+", "b"};
-  packets.emplace_back(u);
-  UnsubackPacket ua;
-  ua.packet_id = 5;
-  if (v5) ua.reason_codes = {0};
-  packets.emplace_back(ua);
-  DisconnectPacket d;
-  if (v5) {
-    d.reason_code = 0x8B;
-    d.properties = props;
-  }
-  packets.emplace_back(d);
-  if (v5) {
-    AuthPacket au;
-    au.reason_code = 0x18;
-    au.properties.authentication_method = "m";
-    packets.emplace_back(au);
-  }
   std::vector<std::string> out;
-  for (const Packet& packet : packets) {
+  for (const Packet& packet : codec_test::sample_packets(v)) {
     std::string wire;
     encode_any(packet, v, &wire);
     out.push_back(std::move(wire));

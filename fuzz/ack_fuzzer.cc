@@ -1,0 +1,28 @@
+// libFuzzer target: the short packets under MQTT 3.1, 3.1.1 and 5: CONNACK, PUBACK, PUBREC,
+// PUBREL, PUBCOMP, PINGREQ, PINGRESP, DISCONNECT and AUTH (reason codes and v5 properties);
+// the selector's kind bits pick the type (fuzz_input.h, kAckFamily).
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "fuzz/fuzz_check.h"
+#include "fuzz/fuzz_input.h"
+
+namespace topicdb::mqtt::fuzz {
+namespace {
+
+void fuzz_one(const uint8_t* data, size_t size) {
+  if (size < 1) return;
+  const PacketType type = kAckFamily[kind_from_selector(data[0]) % kAckFamily.size()];
+  const std::string body(reinterpret_cast<const char*>(data) + 1, size - 1);
+  check_packet(static_cast<uint8_t>((static_cast<uint8_t>(type) << 4) | required_flags(type)), body,
+               version_from_selector(data[0]));
+}
+
+}  // namespace
+}  // namespace topicdb::mqtt::fuzz
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  topicdb::mqtt::fuzz::fuzz_one(data, size);
+  return 0;
+}
