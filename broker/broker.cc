@@ -76,8 +76,8 @@ size_t Broker::publish(ServerMessage m) {
 ClientIdentity Broker::identity_of(const Connection& c) {
   ClientIdentity who;
   if (c.session != nullptr) who.client_id = c.session->client_id();
-  if (c.username) {
-    who.username = *c.username;
+  if (const std::string* username = c.username()) {
+    who.username = *username;
     who.has_username = true;
   }
   who.version = c.version;
@@ -274,7 +274,7 @@ void Broker::handle_disconnect(Connection& c, const mqtt::DisconnectPacket& d) {
   }
   // A normal disconnect discards the will (MQTT-3.14.4-3), unless MQTT 5 reason 0x04 asks
   // for it to be sent.
-  if (d.reason_code != mqtt::reason::kDisconnectWithWill) c.will.reset();
+  if (d.reason_code != mqtt::reason::kDisconnectWithWill) c.take_will();
   c.clean_disconnect = d.reason_code != mqtt::reason::kDisconnectWithWill;
   c.close(true);
 }
@@ -330,7 +330,7 @@ void Broker::on_connection_closing(Connection& c) {
     c.blocked_by = nullptr;
   }
   c.deferred_pubacks = 0;
-  c.state_since_ms = clock_->now_ms();
+  c.since_ms = clock_->now_ms();
   detach_session(c);
 }
 
@@ -374,14 +374,14 @@ void Broker::sweep() {
     Connection* raw = owned.get();
     Connection& c = *raw;
     if (c.state() == Connection::State::kAwaitingConnect) {
-      if (now - c.state_since_ms > options_.connect_timeout_ms) expired.emplace_back(raw, 0);
+      if (now - c.since_ms > options_.connect_timeout_ms) expired.emplace_back(raw, 0);
     } else if (c.state() == Connection::State::kClosing) {
       // A peer that stopped reading must not hold its connection open forever.
-      if (now - c.state_since_ms > options_.close_grace_ms) raw->abort();
+      if (now - c.since_ms > options_.close_grace_ms) raw->abort();
     } else if (c.state() == Connection::State::kConnected && c.keep_alive_s > 0 &&
                !c.reading_stopped()) {
       // MQTT-3.1.2-24: disconnect after one and a half keep-alive periods of silence.
-      if (now - c.last_received_ms > int64_t{c.keep_alive_s} * 1500) {
+      if (now - c.since_ms > int64_t{c.keep_alive_s} * 1500) {
         expired.emplace_back(raw, mqtt::reason::kKeepAliveTimeout);
       }
     }

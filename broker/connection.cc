@@ -7,12 +7,18 @@ namespace topicdb::broker {
 Connection::Connection(ConnectionOwner* owner, uint64_t id, int64_t now_ms,
                        std::unique_ptr<net::Stream> stream)
     : owner_(owner), id_(id), stream_(std::move(stream)) {
-  last_received_ms = now_ms;
-  state_since_ms = now_ms;
+  since_ms = now_ms;
   stream_->set_owner(this);
 }
 
 Connection::~Connection() = default;
+
+void Connection::set_username(std::string name) {
+  details().username = std::move(name);
+  details().has_username = true;
+}
+
+void Connection::set_will(std::unique_ptr<mqtt::Will> will) { details().will = std::move(will); }
 
 void Connection::start() {
   if (!is_open()) return;
@@ -27,7 +33,9 @@ void Connection::on_stream_data(std::string_view bytes) {
   const char* data = bytes.data();
   size_t len = bytes.size();
   owner_->count_bytes_received(len);
-  last_received_ms = owner_->clock().now_ms();
+  // Keep alive counts from the last byte; the connect timeout from the opening, however
+  // slowly a CONNECT trickles in.
+  if (state_ == State::kConnected) since_ms = owner_->clock().now_ms();
   const uint32_t max_packet_size = owner_->max_packet_size();
   if (!partial_) {
     size_t used = dispatch_packets(data, len, max_packet_size);
@@ -114,7 +122,9 @@ void Connection::drain_held() {
 void Connection::release_publishes() {
   publishes_held_ = false;
   if (!is_open()) return;
-  last_received_ms = owner_->clock().now_ms();  // held time is not the client's silence
+  if (state_ == State::kConnected) {
+    since_ms = owner_->clock().now_ms();  // held time is not the client's silence
+  }
   std::unique_ptr<std::string> held = std::move(held_);
   // Frames that get held again (the broker held us once more) go back into held_ in order.
   if (held) dispatch_packets(held->data(), held->size(), owner_->max_packet_size());

@@ -74,33 +74,61 @@ class Connection final : public net::StreamOwner {
   void release_publishes();
   bool publishes_held() const { return publishes_held_; }
   bool reading_stopped() const { return reading_stopped_; }
-  Session* blocked_by = nullptr;  // the congested session this connection waits for
   static constexpr size_t kMaxHeldBytes = 256 * 1024;
 
   // Closes the stream now, dropping unwritten bytes (a close that could not finish).
   void abort() { stream_->abort(); }
 
   // --- MQTT state set by the Broker -----------------------------------------------------
-  void set_connected() { state_ = State::kConnected; }
-  // Fields are grouped by size: an idle connection's footprint is a benchmark target.
-  int64_t last_received_ms = 0;
-  int64_t state_since_ms = 0;        // when it was opened, or when it started closing
-  Session* session = nullptr;        // borrowed; set after CONNECT
-  std::unique_ptr<mqtt::Will> will;  // cleared by a normal DISCONNECT
-  // The CONNECT's user name, for authorization and reserved-topic handlers; null if none.
-  std::unique_ptr<const std::string> username;
-  // QoS 1 PUBACKs waiting for the store (Broker::send_after_durable): they count against
-  // our Receive Maximum until sent.
-  uint32_t deferred_pubacks = 0;
+  void set_connected(int64_t now_ms) {
+    state_ = State::kConnected;
+    since_ms = now_ms;
+  }
+  // Fields are grouped by size and flags are bits: an idle connection's footprint is a
+  // benchmark target (its Connection must stay within a 112-byte allocation).
+  //
+  // What the state's deadline counts from: the time the connection was opened (awaiting
+  // CONNECT: connect timeout), the last byte received (connected: keep alive), or the time
+  // it started closing (close grace). One field serves all three; each state needs one.
+  int64_t since_ms = 0;
+  Session* session = nullptr;  // borrowed; set after CONNECT
+  // The congested session this connection waits for (Broker::hold_publisher), or null.
+  Session* blocked_by = nullptr;
 
+  // The CONNECT's user name (for authorization and reserved-topic handlers) and will, in one
+  // allocation that only clients with either pay for.
+  const std::string* username() const {
+    return details_ && details_->has_username ? &details_->username : nullptr;
+  }
+  void set_username(std::string name);
+  mqtt::Will* will() const { return details_ ? details_->will.get() : nullptr; }
+  void set_will(std::unique_ptr<mqtt::Will> will);
+  // Removes the will (a normal DISCONNECT discards it; a will that fires is taken).
+  std::unique_ptr<mqtt::Will> take_will() {
+    return details_ ? std::move(details_->will) : std::unique_ptr<mqtt::Will>();
+  }
+
+  // QoS 1 PUBACKs waiting for the store or a handler (AckQueue): they count against our
+  // Receive Maximum (at most 65,535) until sent.
+  uint16_t deferred_pubacks = 0;
   // --- MQTT 5 limits the client declared in CONNECT, and per-connection alias maps ---
-  uint32_t client_max_packet_size = 0;  // 0 = no limit declared
   uint16_t client_topic_alias_max = 0;  // aliases we may use towards the client
+  uint32_t client_max_packet_size = 0;  // 0 = no limit declared
   uint16_t keep_alive_s = 0;
   mqtt::ProtocolVersion version = mqtt::ProtocolVersion::kV311;
-  bool request_problem_information = true;
-  bool clean_disconnect = false;    // DISCONNECT received
-  bool client_id_assigned = false;  // MQTT 5: we chose the id, CONNACK tells the client
+  bool request_problem_information : 1 = true;
+  bool clean_disconnect : 1 = false;    // DISCONNECT received
+  bool client_id_assigned : 1 = false;  // MQTT 5: we chose the id, CONNACK tells the client
+
+ private:
+  // Declared here, beside the public fields above, so all of them share one 16-byte run.
+  State state_ = State::kAwaitingConnect;
+  bool publishes_held_ : 1 = false;
+  bool draining_ : 1 = false;  // the peer closed: held packets are processed regardless
+  bool reading_stopped_ : 1 = false;
+  bool dirty_ : 1 = false;
+
+ public:
   // Topic alias maps (MQTT 5 §3.3.2.3.4), allocated when a client first uses aliases so an
   // idle connection does not pay for them.
   struct AliasMaps {
@@ -139,6 +167,15 @@ class Connection final : public net::StreamOwner {
     if (!extras_) extras_ = std::make_unique<Extras>();
     return *extras_;
   }
+  struct Details {
+    std::string username;
+    bool has_username = false;
+    std::unique_ptr<mqtt::Will> will;
+  };
+  Details& details() {
+    if (!details_) details_ = std::make_unique<Details>();
+    return *details_;
+  }
 
   ConnectionOwner* owner_;
   uint64_t id_;
@@ -146,13 +183,9 @@ class Connection final : public net::StreamOwner {
   // Bytes of a packet split across reads; null when idle.
   std::unique_ptr<std::string> partial_;
   std::unique_ptr<Extras> extras_;
+  std::unique_ptr<Details> details_;
   // Whole frames received while publishes are held, in order; null when none.
   std::unique_ptr<std::string> held_;
-  State state_ = State::kAwaitingConnect;
-  bool publishes_held_ = false;
-  bool draining_ = false;  // the peer closed: held packets are processed regardless
-  bool reading_stopped_ = false;
-  bool dirty_ = false;
 };
 
 }  // namespace topicdb::broker

@@ -89,13 +89,13 @@ void Broker::handle_connect(Connection& c, const mqtt::FrameHeader& header, std:
 void Broker::accept_connect(Connection& c, mqtt::ConnectPacket& p,
                             const std::optional<std::string>& auth_data) {
   const bool v5 = c.version == mqtt::ProtocolVersion::kV5;
-  if (p.username) c.username = std::make_unique<const std::string>(*p.username);
+  if (p.username) c.set_username(*p.username);
   // Authorization comes after authentication and before anything of the session is touched;
   // the will's topic is checked now, as mosquitto does, so a refused will refuses the CONNECT.
   ClientIdentity who;
   who.client_id = p.client_id;
-  if (c.username) {
-    who.username = *c.username;
+  if (const std::string* username = c.username()) {
+    who.username = *username;
     who.has_username = true;
   }
   who.version = c.version;
@@ -158,10 +158,10 @@ void Broker::accept_connect(Connection& c, mqtt::ConnectPacket& p,
     window = std::min<size_t>(window, *p.properties.receive_maximum);  // MQTT 5 §4.9
   }
   session->set_max_inflight(window);
-  if (p.will) c.will = std::make_unique<mqtt::Will>(std::move(*p.will));
+  if (p.will) c.set_will(std::make_unique<mqtt::Will>(std::move(*p.will)));
   c.session = session;
   session->set_connection(&c);
-  c.set_connected();
+  c.set_connected(clock_->now_ms());
   if (log::level() <= log::Level::kDebug) {  // peer() costs a syscall: only when logged
     log::debug("client '{}' connected from {} (v{}, clean={}, expiry={}s, keep_alive={}s)",
                p.client_id, c.peer(), static_cast<int>(p.protocol_level), p.clean_start, expiry,

@@ -13,8 +13,8 @@ void Broker::dispatch_reserved(Connection& c, const mqtt::PublishPacket& p, std:
   Session& session = *c.session;
   ReservedPublish request;
   request.client_id = session.client_id();
-  if (c.username) {
-    request.username = *c.username;
+  if (const std::string* username = c.username()) {
+    request.username = *username;
     request.has_username = true;
   }
   request.version = c.version;

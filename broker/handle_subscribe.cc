@@ -7,7 +7,6 @@
 
 namespace topicdb::broker {
 
-
 void Broker::handle_subscribe(Connection& c, const mqtt::SubscribePacket& p) {
   Session& session = *c.session;
   const bool v5 = c.version == mqtt::ProtocolVersion::kV5;

@@ -56,7 +56,7 @@ Session::Admission Session::admit(Outgoing out, const Outgoing** entry) {
     return Admission::kSendNow;
   }
   if (q.queued.size() >= max_queued_) {
-    ++dropped_;
+    ++q.dropped;
     *entry = nullptr;
     return Admission::kDropped;
   }
@@ -74,7 +74,7 @@ void Session::push_queued(Outgoing entry) {
 
 void Session::send_entry(Outgoing& entry) {
   entry.packet_id = next_packet_id();
-  entry.id_serial = ++ids_allocated_;
+  entry.id_serial = ++queues().ids_allocated;
   entry.state = StoredMessage::State::kPublishSent;
 }
 
@@ -85,8 +85,8 @@ uint16_t Session::next_packet_id() {
   // Ids are handed out in sequence, so the next one can only be in use by an entry that got
   // its id 65535 allocations ago. If even the oldest entry in flight is younger than that,
   // no scan is needed (restored entries have serial 0 and force the scan).
-  if (inflight.empty() ||
-      (inflight.front().id_serial != 0 && ids_allocated_ - inflight.front().id_serial < 65000)) {
+  if (inflight.empty() || (inflight.front().id_serial != 0 &&
+                           queues_->ids_allocated - inflight.front().id_serial < 65000)) {
     bool all_young = true;
     if (!inflight.empty() && inflight.size() > 1) {
       // Entries are mostly in allocation order; the front is the oldest unless a resend or a

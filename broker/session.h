@@ -130,7 +130,7 @@ class Session {
 
   void set_max_inflight(size_t n);
   size_t max_inflight() const { return max_inflight_; }
-  uint64_t dropped_messages() const { return dropped_; }
+  uint64_t dropped_messages() const { return queues_ ? queues_->dropped : 0; }
 
   // Scratch space for TopicTree matches: lets the router fold overlapping subscriptions
   // into one delivery at the highest QoS without a hash map per publish.
@@ -147,6 +147,8 @@ class Session {
     std::deque<Outgoing> queued;         // ordered by seq
     std::vector<uint16_t> inbound_qos2;  // few: bounded by our Receive Maximum
     size_t queued_with_expiry = 0;       // lets the expiry scan be skipped when 0
+    uint64_t ids_allocated = 0;          // packet ids handed out (next_packet_id)
+    uint64_t dropped = 0;                // messages refused by the queue bound
   };
   Queues& queues() {
     if (!queues_) queues_ = std::make_unique<Queues>();
@@ -166,8 +168,6 @@ class Session {
   std::unique_ptr<std::map<std::string, SubscriptionInfo>> subscriptions_;
   std::unique_ptr<Queues> queues_;
   uint64_t next_seq_ = 1;
-  uint64_t ids_allocated_ = 0;
-  uint64_t dropped_ = 0;
   uint16_t last_packet_id_ = 0;
 };
 

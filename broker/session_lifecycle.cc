@@ -71,9 +71,9 @@ void Broker::detach_session(Connection& c) {
     }
   }
   // The server shutting down is not the client's failure: wills are kept for real ones.
-  if (!c.clean_disconnect && c.will && !shutting_down_) {
-    mqtt::Will will = std::move(*c.will);
-    c.will.reset();
+  std::unique_ptr<mqtt::Will> fired = c.take_will();
+  if (!c.clean_disconnect && fired && !shutting_down_) {
+    mqtt::Will will = std::move(*fired);
     auto message = std::make_shared<Message>();
     message->topic = std::move(will.topic);
     message->payload = std::move(will.payload);
@@ -96,7 +96,9 @@ void Broker::detach_session(Connection& c) {
     Will out;
     out.message = std::move(message);
     out.client_id = will_client_id;
-    if (c.username) out.username = std::make_unique<const std::string>(*c.username);
+    if (const std::string* username = c.username()) {
+      out.username = std::make_unique<const std::string>(*username);
+    }
     out.version = c.version;
     if (delay_s == 0 || session_ended) {
       publish_will_now(std::move(out));

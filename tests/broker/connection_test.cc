@@ -25,7 +25,7 @@ class FakeOwner final : public ConnectionOwner {
  public:
   void on_packet(Connection& c, const mqtt::FrameHeader& header, std::string_view body) override {
     packets.push_back({header.type(), std::string(body)});
-    if (header.type() == mqtt::PacketType::kConnect) c.set_connected();  // as if accepted
+    if (header.type() == mqtt::PacketType::kConnect) c.set_connected(0);  // as if accepted
   }
   void on_malformed(Connection& c, const Status& status) override {
     malformed.push_back(status);
@@ -87,7 +87,7 @@ TEST_F(ConnectionTest, PacketSplitAcrossReadsIsDispatchedOnceWhole) {
 }
 
 TEST_F(ConnectionTest, SeveralPacketsInOneReadAreAllDispatched) {
-  connection().set_connected();
+  connection().set_connected(0);
   stream_->push(publish("a") + kPingreq + publish("bc"));
   ASSERT_EQ(owner_.packets.size(), 3u);
   EXPECT_EQ(owner_.packets[0].body, "a");
@@ -151,7 +151,7 @@ TEST_F(ConnectionTest, PeerEofClosesTheConnection) {
 }
 
 TEST_F(ConnectionTest, HeldPublishesWaitButAcksAndPingsGoThrough) {
-  connection().set_connected();
+  connection().set_connected(0);
   connection().hold_publishes();
   stream_->push(publish("p1") + kPingreq + std::string("\x40\x02\x00\x01", 4) + publish("p2"));
   ASSERT_EQ(owner_.packets.size(), 2u);
@@ -164,7 +164,7 @@ TEST_F(ConnectionTest, HeldPublishesWaitButAcksAndPingsGoThrough) {
 }
 
 TEST_F(ConnectionTest, ReadingStopsPastTheHeldLimitAndResumesOnRelease) {
-  connection().set_connected();
+  connection().set_connected(0);
   connection().hold_publishes();
   const std::string one = publish(std::string(100, 'x'));
   std::string many;
@@ -182,7 +182,7 @@ TEST_F(ConnectionTest, ReadingStopsPastTheHeldLimitAndResumesOnRelease) {
 }
 
 TEST_F(ConnectionTest, PeerEofProcessesHeldPackets) {
-  connection().set_connected();
+  connection().set_connected(0);
   connection().hold_publishes();
   stream_->push(publish("p1"));
   EXPECT_TRUE(owner_.packets.empty());
