@@ -34,6 +34,9 @@ class UvTimer final : public Timer {
 
   void start(int64_t delay_ms, int64_t repeat_ms, std::function<void()> callback) override {
     handle_->callback = std::move(callback);
+    // libuv counts from its cached loop time, which is as old as the current loop turn (or
+    // the loop's creation): refresh it so the delay counts from now.
+    uv_update_time(handle_->uv.loop);
     uv_timer_start(&handle_->uv, &UvTimer::on_timer, std::max<int64_t>(delay_ms, 0),
                    std::max<int64_t>(repeat_ms, 0));
   }
