@@ -34,6 +34,7 @@
 #include "broker/router.h"
 #include "broker/server_publish.h"
 #include "broker/session.h"
+#include "broker/will_schedule.h"
 #include "net/listener.h"
 #include "net/stream.h"
 
@@ -99,19 +100,6 @@ class Broker final : public ConnectionOwner, public net::StreamAcceptor, public 
   void count_bytes_sent(uint64_t n) override { stats_.bytes_sent += n; }
 
  private:
-  // A will ready to go out: the message and who it is from (a will on a reserved prefix
-  // goes to that prefix's handler, which wants to know the client).
-  struct Will {
-    MessagePtr message;
-    std::string client_id;
-    std::unique_ptr<const std::string> username;
-    mqtt::ProtocolVersion version = mqtt::ProtocolVersion::kV311;
-  };
-  struct PendingWill {
-    int64_t due_ms;  // steady clock
-    Will will;
-  };
-
   // handle_connect.cc
   void handle_connect(Connection& c, const mqtt::FrameHeader& header, std::string_view body);
   void accept_connect(Connection& c, mqtt::ConnectPacket& p,
@@ -183,7 +171,7 @@ class Broker final : public ConnectionOwner, public net::StreamAcceptor, public 
   // Keyed by a view of the session's own client id (stable: sessions live on the heap and
   // never change id), so the id is stored once.
   std::unordered_map<std::string_view, std::unique_ptr<Session>> sessions_;
-  std::unordered_map<std::string, PendingWill> pending_wills_;  // by client id
+  WillSchedule wills_;  // wills waiting out their delay
   std::vector<std::unique_ptr<AuthPlugin>> auth_plugins_;
   Router router_;
   AckQueue acks_;

@@ -120,7 +120,7 @@ void Broker::accept_connect(Connection& c, mqtt::ConnectPacket& p,
   }
   // MQTT-3.1.2-8: a new connection for this client id before the will delay has passed
   // cancels the will, whether or not it resumes the session.
-  pending_wills_.erase(p.client_id);
+  wills_.take(p.client_id);
 
   uint32_t requested_expiry = 0;
   if (v5) {

@@ -28,12 +28,7 @@ void Broker::destroy_session(const std::string& client_id) {
   router_.redeliver_shared(*session, /*session_ending=*/true);
   if (session->persistent()) store_->delete_session(client_id);
   // The session ended: a will still waiting out its delay is published now.
-  auto will = pending_wills_.find(client_id);
-  if (will != pending_wills_.end()) {
-    Will due = std::move(will->second.will);
-    pending_wills_.erase(will);
-    publish_will_now(std::move(due));
-  }
+  if (std::optional<Will> will = wills_.take(client_id)) publish_will_now(std::move(*will));
 }
 
 StoredSession Broker::to_stored(const Session& session) const {
@@ -104,7 +99,7 @@ void Broker::detach_session(Connection& c) {
       publish_will_now(std::move(out));
     } else {
       log::debug("will of '{}' delayed by {}s", client_id, delay_s);
-      pending_wills_[client_id] = {clock_->now_ms() + int64_t{delay_s} * 1000, std::move(out)};
+      wills_.schedule(clock_->now_ms() + int64_t{delay_s} * 1000, std::move(out));
     }
   }
 }
@@ -135,16 +130,7 @@ void Broker::expire_sessions_and_wills() {
     log::info("session '{}' expired", id);
     destroy_session(id);
   }
-  std::vector<std::string> due;
-  for (const auto& [id, will] : pending_wills_) {
-    if (will.due_ms <= now) due.push_back(id);
-  }
-  for (const std::string& id : due) {
-    auto it = pending_wills_.find(id);
-    Will will = std::move(it->second.will);
-    pending_wills_.erase(it);
-    publish_will_now(std::move(will));
-  }
+  for (Will& will : wills_.take_due(now)) publish_will_now(std::move(will));
 }
 
 }  // namespace topicdb::broker

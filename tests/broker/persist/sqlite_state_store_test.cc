@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -416,9 +417,22 @@ TEST_F(SqliteStateStoreTest, FailedCommitTurnsHealthNonOkAndStopsTheDurableTicke
                         "DEFERRABLE INITIALLY DEFERRED)");
                   })
                   .is_ok());
+  // A gate keeps the store thread busy until both writes below are queued, so they form
+  // one group whatever the scheduler does.
+  std::promise<void> gate;
+  std::shared_future<void> opened = gate.get_future().share();
+  auto entered = std::make_shared<std::promise<void>>();
+  std::future<void> running = entered->get_future();
+  database_->submit([opened, entered](sqlite3*) {
+    entered->set_value();
+    opened.wait();
+    return Status::ok();
+  });
+  running.wait();
   uint64_t bad = store_->put_retained({"lost", "p", 0, "", 0});
   database_->submit(
       [](sqlite3* db) { return storage::sqlite::exec(db, "INSERT INTO child VALUES(42)"); });
+  gate.set_value();
   ASSERT_TRUE(run_loop_until([&] { return !store_->health().is_ok(); }));
   EXPECT_EQ(store_->health().code(), Status::Code::kIoError);
   EXPECT_NE(store_->health().message().find("COMMIT"), std::string::npos)
