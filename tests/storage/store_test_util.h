@@ -16,6 +16,28 @@
 
 namespace topicdb::storage::testing {
 
+// Runs `loop` until `done` holds, bounded by a 5 s timeout; returns done().
+inline bool run_loop_until(uv_loop_t* loop, const std::function<bool()>& done) {
+  struct Ctx {
+    const std::function<bool()>* done;
+    uint64_t deadline;
+  } ctx{&done, uv_now(loop) + 5000};
+  uv_timer_t timer;
+  uv_timer_init(loop, &timer);
+  timer.data = &ctx;
+  uv_timer_start(
+      &timer,
+      [](uv_timer_t* t) {
+        auto* c = static_cast<Ctx*>(t->data);
+        if ((*c->done)() || uv_now(t->loop) >= c->deadline) uv_stop(t->loop);
+      },
+      1, 1);
+  if (!done()) uv_run(loop, UV_RUN_DEFAULT);
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer), nullptr);
+  uv_run(loop, UV_RUN_NOWAIT);
+  return done();
+}
+
 class StoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -40,24 +62,7 @@ class StoreTest : public ::testing::Test {
 
   // Runs the loop until `done` holds, bounded by a 5 s timeout; returns done().
   bool run_loop_until(const std::function<bool()>& done) {
-    struct Ctx {
-      const std::function<bool()>* done;
-      uint64_t deadline;
-    } ctx{&done, uv_now(&loop_) + 5000};
-    uv_timer_t timer;
-    uv_timer_init(&loop_, &timer);
-    timer.data = &ctx;
-    uv_timer_start(
-        &timer,
-        [](uv_timer_t* t) {
-          auto* c = static_cast<Ctx*>(t->data);
-          if ((*c->done)() || uv_now(t->loop) >= c->deadline) uv_stop(t->loop);
-        },
-        1, 1);
-    if (!done()) uv_run(&loop_, UV_RUN_DEFAULT);
-    uv_close(reinterpret_cast<uv_handle_t*>(&timer), nullptr);
-    uv_run(&loop_, UV_RUN_NOWAIT);
-    return done();
+    return testing::run_loop_until(&loop_, done);
   }
 
   // The first column of the first row of `sql`, on a connection of its own (-1 on error).

@@ -16,6 +16,7 @@
 
 #include "broker/persist/state_schema.h"
 #include "storage/store_thread.h"
+#include "tests/storage/store_test_util.h"
 
 namespace topicdb::broker {
 namespace {
@@ -76,24 +77,7 @@ class SqliteStateStoreTest : public ::testing::Test {
 
   // Runs the loop until `done` holds, bounded by a 5 s timeout; returns done().
   bool run_loop_until(const std::function<bool()>& done) {
-    struct Ctx {
-      const std::function<bool()>* done;
-      uint64_t deadline;
-    } ctx{&done, uv_now(&loop_) + 5000};
-    uv_timer_t timer;
-    uv_timer_init(&loop_, &timer);
-    timer.data = &ctx;
-    uv_timer_start(
-        &timer,
-        [](uv_timer_t* t) {
-          auto* c = static_cast<Ctx*>(t->data);
-          if ((*c->done)() || uv_now(t->loop) >= c->deadline) uv_stop(t->loop);
-        },
-        1, 1);
-    if (!done()) uv_run(&loop_, UV_RUN_DEFAULT);
-    uv_close(reinterpret_cast<uv_handle_t*>(&timer), nullptr);
-    uv_run(&loop_, UV_RUN_NOWAIT);
-    return done();
+    return storage::testing::run_loop_until(&loop_, done);
   }
 
   static StoredSession make_session(const std::string& id) {
