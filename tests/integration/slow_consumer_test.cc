@@ -104,18 +104,19 @@ std::string payload_of(int i, size_t size) {
   return p;
 }
 
-// Publishes kMessages at `qos` with up to 100 unacknowledged; returns how many completed
+// Publishes messages [from, to) at `qos` with up to 100 unacknowledged; returns how many completed
 // (PUBACK, or PUBCOMP for QoS 2) within the deadline. QoS 0 counts sends.
-int publish_all(RawClient& pub, uint8_t qos, size_t payload_size, milliseconds budget) {
+int publish_all(RawClient& pub, uint8_t qos, size_t payload_size, milliseconds budget, int from = 0,
+                int to = kMessages) {
   const auto deadline = steady_clock::now() + budget;
-  int next = 0;
-  int done = 0;
-  while (done < kMessages && steady_clock::now() < deadline) {
-    while (next < kMessages && (qos == 0 || next - done < 100)) {
+  int next = from;
+  int done = from;
+  while (done < to && steady_clock::now() < deadline) {
+    while (next < to && (qos == 0 || next - done < 100)) {
       uint16_t id = qos == 0 ? 0 : static_cast<uint16_t>(next % 60000 + 1);
       if (!pub.send(
               publish_packet(kTopic, payload_of(next, payload_size), qos, false, false, id))) {
-        return done;
+        return done - from;
       }
       ++next;
       if (qos == 0) ++done;
@@ -127,7 +128,7 @@ int publish_all(RawClient& pub, uint8_t qos, size_t payload_size, milliseconds b
     if (packet->type() == 5) pub.send(pubrel_packet(packet->packet_id()));  // PUBREC
     if (packet->type() == 7) ++done;                                        // PUBCOMP
   }
-  return done;
+  return done - from;
 }
 
 class SlowConsumerQosTest : public SlowConsumerTest, public ::testing::WithParamInterface<int> {};
@@ -215,6 +216,53 @@ TEST_P(SlowConsumerQosTest, StuckSubscribersStallNoOne) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Qos, SlowConsumerQosTest, ::testing::Values(0, 1, 2));
+
+// Once stuck, an ack now and then (more often than the timeout) does not let a subscriber
+// stall its publishers again: only a queue back under half its bound does.
+TEST_F(SlowConsumerTest, AnAckNowAndThenDoesNotStallAgain) {
+  RawClient healthy, trickle;
+  ASSERT_TRUE(connect_sub(healthy, "healthy", 1));
+  ASSERT_TRUE(connect_sub(trickle, "trickle", 1));
+  std::vector<std::string> got;
+  std::thread healthy_thread(run_healthy, &healthy, 1, &got);
+  std::atomic<bool> stop{false};
+  std::atomic<int> acked{0};
+  std::thread trickle_thread([&] {
+    std::vector<uint16_t> unacked;
+    // It first gets stuck: no ack for well over the timeout after the first message.
+    auto next_ack = steady_clock::time_point::max();
+    while (!stop) {
+      if (auto packet = trickle.recv_packet(milliseconds(20))) {
+        if (auto publish = parse_publish(*packet)) {
+          if (unacked.empty() && acked == 0) next_ack = steady_clock::now() + milliseconds(1500);
+          unacked.push_back(publish->packet_id);
+        }
+      }
+      if (steady_clock::now() >= next_ack && !unacked.empty()) {
+        trickle.send(puback_packet(unacked.front()));
+        unacked.erase(unacked.begin());
+        ++acked;
+        next_ack = steady_clock::now() + milliseconds(200);  // under the 300 ms timeout
+      }
+    }
+  });
+  RawClient pub;
+  ConnectSpec pub_spec;
+  pub_spec.client_id = "stuck-pub";
+  ASSERT_TRUE(pub.mqtt_connect(port(), pub_spec));
+  EXPECT_EQ(publish_all(pub, 1, 1024, milliseconds(20000), 0, kMessages / 2), kMessages / 2);
+  auto deadline = steady_clock::now() + milliseconds(10000);
+  while (acked < 3 && steady_clock::now() < deadline) std::this_thread::sleep_for(milliseconds(20));
+  ASSERT_GE(acked.load(), 3);
+  // Held at one message per ack, the second half would take five minutes.
+  EXPECT_EQ(publish_all(pub, 1, 1024, milliseconds(20000), kMessages / 2, kMessages),
+            kMessages / 2);
+  healthy_thread.join();
+  stop = true;
+  trickle_thread.join();
+  EXPECT_GT(acked.load(), 0);
+  EXPECT_EQ(got.size(), static_cast<size_t>(kMessages));
+}
 
 class SlowConsumerDisconnectTest : public SlowConsumerTest {
  protected:
