@@ -90,6 +90,28 @@ const std::vector<Option>& options() {
          return parse_number<size_t>("max-queued-messages", v, 1, 100000000,
                                      &c.broker.max_queued_messages);
        }},
+      {"slow-consumer-timeout-ms", "MS",
+       "a subscriber holding publishers back with no ack and no bytes drained for this long "
+       "is stuck and holds no one (default 5000)",
+       [](Config& c, const std::string& v) {
+         return parse_number<int64_t>("slow-consumer-timeout-ms", v, 10, 86400000,
+                                      &c.broker.slow_consumer_timeout_ms);
+       }},
+      {"slow-consumer-action", "ACTION",
+       "for a stuck subscriber: drop (what exceeds its bounds, counted) or disconnect "
+       "(default drop)",
+       [](Config& c, const std::string& v) -> Status {
+         using Action = broker::BrokerOptions::SlowConsumerAction;
+         if (v == "drop") {
+           c.broker.slow_consumer_action = Action::kDrop;
+         } else if (v == "disconnect") {
+           c.broker.slow_consumer_action = Action::kDisconnect;
+         } else {
+           return Status::invalid_argument(
+               "--slow-consumer-action expects drop or disconnect, got '" + v + "'");
+         }
+         return Status::ok();
+       }},
       {"connect-timeout-ms", "MS", "time a new connection has to send CONNECT (default 10000)",
        [](Config& c, const std::string& v) {
          return parse_number<int64_t>("connect-timeout-ms", v, 100, 3600000,
@@ -117,7 +139,8 @@ const std::vector<Option>& options() {
          return parse_number<uint32_t>("max-session-expiry", v, 0, 0xFFFFFFFF,
                                        &c.broker.max_session_expiry_s);
        }},
-      {"sys-interval", "SECONDS", "how often $SYS/broker/... topics are published; 0 = off (default 10)",
+      {"sys-interval", "SECONDS",
+       "how often $SYS/broker/... topics are published; 0 = off (default 10)",
        [](Config& c, const std::string& v) {
          return parse_number<uint32_t>("sys-interval", v, 0, 86400, &c.broker.sys_interval_s);
        }},
@@ -125,7 +148,8 @@ const std::vector<Option>& options() {
        "enables MQTT 5 enhanced authentication method TOPICDB-HMAC-SHA256 with this shared "
        "secret (put it in the --config file rather than on the command line)",
        [](Config& c, const std::string& v) -> Status {
-         if (v.size() < 8) return Status::invalid_argument("--auth-hmac-secret needs at least 8 characters");
+         if (v.size() < 8)
+           return Status::invalid_argument("--auth-hmac-secret needs at least 8 characters");
          c.auth_hmac_secret = v;
          return Status::ok();
        }},

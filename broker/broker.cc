@@ -395,6 +395,7 @@ void Broker::sweep() {
       disconnect(*c, reason, "keep alive timeout");
     }
   }
+  check_stuck_subscribers(now);
   expire_sessions_and_wills();
 }
 

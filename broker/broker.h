@@ -147,6 +147,8 @@ class Broker final : public ConnectionOwner, public net::StreamAcceptor, public 
   void hold_publisher(Connection& publisher, Session& congested);
   void release_waiters(Session& session, bool force);
   void process_releases();
+  // Finds subscribers that hold publishers back without progress (sweep) and frees them.
+  void check_stuck_subscribers(int64_t now);
   void on_durable(uint64_t ticket);
   // Closes the connection for breaking the protocol; under MQTT 5 a DISCONNECT with
   // `reason` (0 = none) says why first.
@@ -189,7 +191,7 @@ class Broker final : public ConnectionOwner, public net::StreamAcceptor, public 
   std::vector<uint64_t> to_release_;  // held publishers to resume at the end of this turn
   // Publishing connections (by id) held back by a congested session; only congested
   // sessions have an entry.
-  std::unordered_map<const Session*, std::vector<uint64_t>> waiting_publishers_;
+  std::unordered_map<Session*, std::vector<uint64_t>> waiting_publishers_;
   uint64_t next_connection_id_ = 1;
   uint64_t assigned_id_counter_ = 0;
 

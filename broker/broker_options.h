@@ -30,6 +30,12 @@ struct BrokerOptions {
   size_t write_buffer_high = 1024 * 1024;
   size_t write_buffer_low = 256 * 1024;
   size_t max_write_buffer = 64 * 1024 * 1024;
+  // A subscriber holding publishers back that neither acknowledges a message nor drains a
+  // written byte for this long is stuck: it holds no one any more, and what exceeds its
+  // bounds is dropped for it alone (kDrop) or it is disconnected (kDisconnect, MQTT 5 0x97).
+  enum class SlowConsumerAction { kDrop, kDisconnect };
+  int64_t slow_consumer_timeout_ms = 5000;
+  SlowConsumerAction slow_consumer_action = SlowConsumerAction::kDrop;
   // A connection still closing (peer not reading) after this is cut.
   int64_t close_grace_ms = 5000;
 

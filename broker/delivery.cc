@@ -22,14 +22,29 @@ void Router::note_congestion(Session& session, const PublishContext& context, Ro
       result->congested != nullptr) {
     return;
   }
-  // The publisher is held once routing is done (Broker::handle_publish).
+  // A stuck subscriber holds no one; the publisher is held once routing is done
+  // (Broker::handle_publish).
+  if (still_stuck(session, options_)) return;
   if (is_congested(session, options_)) result->congested = &session;
 }
 
-bool Router::over_write_limit(const Connection& c) {
+bool Router::over_write_limit(Session& session, const Connection& c) {
   if (c.queued_bytes() < options_.max_write_buffer) return false;
-  ++stats_->messages_dropped;
+  count_drop(session, "64 MiB unwritten");
   return true;
+}
+
+void Router::count_drop(Session& session, const char* why) {
+  ++stats_->messages_dropped;
+  Session::Progress& p = session.progress();
+  ++p.drops_unlogged;
+  const int64_t now = clock_->now_ms();
+  if (p.logged && now - p.logged_ms < 60000) return;
+  log::warn("dropping messages for client '{}' ({}{}): {} dropped since the last report",
+            session.client_id(), why, p.stuck ? ", stuck" : "", p.drops_unlogged);
+  p.logged = true;
+  p.logged_ms = now;
+  p.drops_unlogged = 0;
 }
 
 uint64_t Router::deliver(Session& session, const MessagePtr& message, uint8_t qos, bool retain,
@@ -40,7 +55,7 @@ uint64_t Router::deliver(Session& session, const MessagePtr& message, uint8_t qo
   if (qos == 0) {
     // QoS 0 goes only to a connected client; it is not kept for an absent one.
     if (Connection* c = session.connection()) {
-      if (over_write_limit(*c)) return 0;
+      if (over_write_limit(session, *c)) return 0;
       write_publish(*c, message, 0, retain, false, 0, subscription_ids);
       note_congestion(session, context, result);
     }
@@ -55,11 +70,7 @@ uint64_t Router::deliver(Session& session, const MessagePtr& message, uint8_t qo
   const Session::Outgoing* entry = nullptr;
   Session::Admission admission = session.admit(std::move(out), &entry);
   if (admission == Session::Admission::kDropped) {
-    ++stats_->messages_dropped;
-    if (session.dropped_messages() == 1 || session.dropped_messages() % 1000 == 0) {
-      log::warn("queue of client '{}' is full ({} messages): dropped {} so far",
-                session.client_id(), options_.max_queued_messages, session.dropped_messages());
-    }
+    count_drop(session, "queue full");
     return 0;
   }
   note_congestion(session, context, result);

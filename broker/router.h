@@ -99,7 +99,9 @@ class Router {
                      uint16_t packet_id, const std::vector<uint32_t>& subscription_ids);
   bool write_shared_qos0(Connection& c, const Message& m, bool retain);
   // Past max_write_buffer a connected subscriber's QoS 0 messages are dropped and counted.
-  bool over_write_limit(const Connection& c);
+  bool over_write_limit(Session& session, const Connection& c);
+  // Counts a message dropped for `session` and logs it, at most one line a minute per client.
+  void count_drop(Session& session, const char* why);
   void note_congestion(Session& session, const PublishContext& context, RouteResult* result);
 
   const BrokerOptions& options_;
@@ -118,8 +120,12 @@ class Router {
 };
 
 // Back-pressure's test (backpressure.cc): a connected subscriber with more than the high
-// mark unwritten, or a queue past half its bound, slows the publishers that feed it.
+// mark unwritten, or a queue past half its bound, slows the publishers that feed it, unless
+// it is stuck (Broker::check_stuck_subscribers).
 bool is_congested(const Session& session, const BrokerOptions& options);
+// Clears `stuck` once the session is below the marks again (queue under half its bound,
+// unwritten bytes under the high mark); true while it stays stuck.
+bool still_stuck(Session& session, const BrokerOptions& options);
 bool is_drained(const Session& session, const BrokerOptions& options);
 
 }  // namespace topicdb::broker

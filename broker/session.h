@@ -132,6 +132,18 @@ class Session {
   size_t max_inflight() const { return max_inflight_; }
   uint64_t dropped_messages() const { return queues_ ? queues_->dropped : 0; }
 
+  // Slow-consumer bookkeeping (backpressure.cc), kept in the lazily allocated queues: only a
+  // subscriber that held a publisher or lost a message pays for it.
+  struct Progress {
+    int64_t since_ms = 0;   // last ack or drained write while holding publishers back
+    bool stuck = false;     // holds no one: its bounds drop what exceeds them instead
+    int64_t logged_ms = 0;  // last "dropped" log line (one a minute)
+    bool logged = false;
+    uint64_t drops_unlogged = 0;  // dropped since that line
+  };
+  Progress& progress() { return queues().progress; }
+  bool stuck() const { return queues_ && queues_->progress.stuck; }
+
   // Scratch space for TopicTree matches: lets the router fold overlapping subscriptions
   // into one delivery at the highest QoS without a hash map per publish.
   uint64_t match_epoch = 0;
@@ -149,6 +161,7 @@ class Session {
     size_t queued_with_expiry = 0;       // lets the expiry scan be skipped when 0
     uint64_t ids_allocated = 0;          // packet ids handed out (next_packet_id)
     uint64_t dropped = 0;                // messages refused by the queue bound
+    Progress progress;
   };
   Queues& queues() {
     if (!queues_) queues_ = std::make_unique<Queues>();

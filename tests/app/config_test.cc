@@ -78,10 +78,27 @@ TEST(ConfigTest, UnknownKeyInFileNamesTheLine) {
   std::remove(path);
 }
 
+TEST(ConfigTest, SlowConsumerOptions) {
+  using Action = broker::BrokerOptions::SlowConsumerAction;
+  auto defaults = parse_serve_args({});
+  ASSERT_TRUE(defaults.is_ok());
+  EXPECT_EQ(defaults->broker.slow_consumer_timeout_ms, 5000);
+  EXPECT_EQ(defaults->broker.slow_consumer_action, Action::kDrop);
+  auto c = parse_serve_args(
+      {"--slow-consumer-timeout-ms", "300", "--slow-consumer-action", "disconnect"});
+  ASSERT_TRUE(c.is_ok()) << c.status().to_string();
+  EXPECT_EQ(c->broker.slow_consumer_timeout_ms, 300);
+  EXPECT_EQ(c->broker.slow_consumer_action, Action::kDisconnect);
+  auto bad = parse_serve_args({"--slow-consumer-action", "ignore"});
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_NE(bad.status().message().find("--slow-consumer-action"), std::string::npos);
+}
+
 TEST(ConfigTest, UsageMentionsEveryFlag) {
   std::string usage = serve_usage();
   for (const char* flag : {"--listen", "--data-dir", "--config", "--max-packet-size",
-                           "--max-connections", "--max-inflight", "--max-queued-messages"}) {
+                           "--max-connections", "--max-inflight", "--max-queued-messages",
+                           "--slow-consumer-timeout-ms", "--slow-consumer-action"}) {
     EXPECT_NE(usage.find(flag), std::string::npos) << flag;
   }
 }
