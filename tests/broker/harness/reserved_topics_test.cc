@@ -192,6 +192,62 @@ TEST_F(ReservedTopicsTest, ResentQos2WhileRunningIsNotRunTwice) {
   }
 }
 
+// A persistent client that lost its connection while its QoS 2 request ran resends the
+// PUBLISH on the new connection: still one run, and the PUBREC carries the handler's answer.
+TEST_F(ReservedTopicsTest, ResentQos2AfterReconnectWaitsForTheSameAnswer) {
+  ConnectOptions o;
+  o.client_id = "c";
+  o.properties.session_expiry_interval = 60;
+  TestClient& first = h_.connect(o);
+  mqtt::PublishPacket p{.topic = "$TEST/q", .payload = "x", .qos = 2, .packet_id = 4};
+  first.send(p);
+  first.drop();
+  o.clean_start = false;
+  TestClient& second = h_.connect(o);
+  ASSERT_TRUE(second.connack()->session_present);
+  p.dup = true;
+  second.send(p);
+  EXPECT_EQ(handler_.pending.size(), 1u) << "the resend ran the handler again";
+  EXPECT_FALSE(second.next()) << "PUBREC before the handler answered";
+  handler_.pending[0].done(Status::permission_denied("no"));
+  h_.run();
+  auto rec = second.next();
+  ASSERT_TRUE(rec);
+  ASSERT_TRUE(rec->is(PacketType::kPubrec));
+  EXPECT_EQ(rec->ack().packet_id, 4);
+  EXPECT_EQ(rec->ack().reason_code, mqtt::reason::kNotAuthorized);
+  // The refusal ended the flow: the id is free for a new request.
+  p.dup = false;
+  second.send(p);
+  EXPECT_EQ(handler_.pending.size(), 2u);
+}
+
+// The session the request came from is gone (clean start) when the answer comes: the answer
+// touches nothing of the new session, which may use the same packet id meanwhile.
+TEST_F(ReservedTopicsTest, LateAnswerDoesNotTouchANewSessionWithTheSameId) {
+  ConnectOptions o;
+  o.client_id = "c";
+  o.properties.session_expiry_interval = 60;
+  TestClient& first = h_.connect(o);
+  first.send(mqtt::PublishPacket{.topic = "$TEST/q", .payload = "x", .qos = 2, .packet_id = 4});
+  first.drop();
+  TestClient& sub = h_.connect("sub");
+  ASSERT_EQ(sub.subscribe("plain/#", 2), 2);
+  TestClient& second = h_.connect(o);  // clean start: a new session
+  ASSERT_FALSE(second.connack()->session_present);
+  mqtt::PublishPacket normal{.topic = "plain/t", .payload = "once", .qos = 2, .packet_id = 4};
+  second.send(normal);
+  ASSERT_TRUE(second.take(PacketType::kPubrec));
+  handler_.pending[0].done(Status::permission_denied("late"));
+  h_.run();
+  EXPECT_TRUE(second.all().empty());
+  // Id 4 is still held for the normal message: a resend is not delivered twice.
+  normal.dup = true;
+  second.send(normal);
+  ASSERT_TRUE(second.take(PacketType::kPubrec));
+  EXPECT_EQ(sub.publishes().size(), 1u);
+}
+
 TEST_F(ReservedTopicsTest, ReservedPublishNeverReachesSubscribersNorIsRetained) {
   TestClient& all = h_.connect("all");
   TestClient& test = h_.connect("test");
