@@ -318,8 +318,6 @@ void Broker::disconnect(Connection& c, uint8_t reason, const std::string& why) {
 
 void Broker::on_connection_closing(Connection& c) {
   acks_.forget(c);
-  reserved_running_.erase(reserved_running_.lower_bound({&c, 0}),
-                          reserved_running_.upper_bound({&c, 0xFFFF}));
   if (c.blocked_by != nullptr) {
     auto it = waiting_publishers_.find(c.blocked_by);
     if (it != waiting_publishers_.end()) {

@@ -180,9 +180,15 @@ class Broker final : public ConnectionOwner, public net::StreamAcceptor, public 
   std::unique_ptr<Authorizer> authorizer_;
   ReservedTopics reserved_;
   std::unique_ptr<ReservedTopicHandler> sys_handler_;
-  // Reserved-topic requests still running, by (connection, QoS 2 packet id), so a resent
-  // QoS 2 PUBLISH waits for the same answer instead of running twice.
-  std::map<std::pair<const Connection*, uint16_t>, uint64_t> reserved_running_;
+  // A QoS 2 reserved-topic request still running: the ack place its answer fills. Keyed by
+  // session (client id, packet id), not connection: a client that reconnects and resends
+  // the PUBLISH waits for the same answer on its new connection instead of running it twice.
+  struct RunningReserved {
+    uint64_t request;  // the first token: names the request its completion belongs to
+    uint64_t connection_id;
+    uint64_t token;  // the place on `connection_id` that waits for the answer
+  };
+  std::map<std::pair<std::string, uint16_t>, RunningReserved> reserved_running_;
   // Completions of reserved-topic handlers hold a weak reference: one arriving after the
   // broker is gone does nothing.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

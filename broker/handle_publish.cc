@@ -59,9 +59,15 @@ void Broker::handle_publish(Connection& c, const mqtt::PublishPacket& p) {
     // A resent QoS 2 PUBLISH whose id we still hold was already delivered onwards (or is
     // with its reserved-topic handler): answer PUBREC again, deliver nothing (MQTT-4.3.3-2,
     // exactly once).
-    auto running = reserved_running_.find({&c, p.packet_id});
+    auto running = reserved_running_.find({session.client_id(), p.packet_id});
     if (running != reserved_running_.end()) {
-      acks_.reserve_again(c, running->second, 0);
+      RunningReserved& r = running->second;
+      if (r.connection_id == c.id()) {
+        acks_.reserve_again(c, r.token, 0);
+      } else {  // resent after a reconnect: the answer goes to this connection now
+        r.connection_id = c.id();
+        r.token = acks_.reserve(c, 0, /*is_puback=*/false);
+      }
       return;
     }
     send_after_durable(c, encode_ack(mqtt::PacketType::kPubrec, p.packet_id, 0, c.version), 0,

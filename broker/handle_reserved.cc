@@ -37,7 +37,7 @@ void Broker::dispatch_reserved(Connection& c, const mqtt::PublishPacket& p, std:
     uint64_t ticket = 0;
     if (session.persistent()) ticket = store_->put_inbound_qos2(session.client_id(), p.packet_id);
     token = acks_.reserve(c, ticket, /*is_puback=*/false);
-    reserved_running_[{&c, p.packet_id}] = token;
+    reserved_running_[{session.client_id(), p.packet_id}] = {token, c.id(), token};
   }
   std::weak_ptr<bool> alive = alive_;
   const uint64_t connection_id = c.id();
@@ -55,19 +55,25 @@ void Broker::finish_reserved(uint64_t connection_id, const std::string& client_i
                              uint16_t packet_id, uint8_t qos, const Status& status) {
   if (!status.is_ok())
     log::debug("reserved-topic request of '{}' refused: {}", client_id, status.to_string());
-  if (qos == 2 && !status.is_ok()) {
+  if (qos == 0) return;
+  if (qos == 2) {
+    auto running = reserved_running_.find({client_id, packet_id});
+    // Not ours: the session it came from has ended, and the id may be in use again.
+    if (running == reserved_running_.end() || running->second.request != token) return;
+    // The PUBLISH may have come again on a newer connection: that one waits for the answer.
+    connection_id = running->second.connection_id;
+    token = running->second.token;
+    reserved_running_.erase(running);
     // A PUBREC of 0x80 or above ends the flow (MQTT 5 §4.3.3): the id is free again.
     auto session = sessions_.find(client_id);
-    if (session != sessions_.end() && session->second->remove_inbound_qos2(packet_id) &&
-        session->second->persistent()) {
+    if (!status.is_ok() && session != sessions_.end() &&
+        session->second->remove_inbound_qos2(packet_id) && session->second->persistent()) {
       store_->delete_inbound_qos2(client_id, packet_id);
     }
   }
-  if (qos == 0) return;
   auto it = connections_.find(connection_id);
-  if (it == connections_.end()) return;  // gone: a QoS 1 request comes again with DUP
+  if (it == connections_.end()) return;  // gone: the request comes again with DUP
   Connection& c = *it->second;
-  reserved_running_.erase({&c, packet_id});
   const mqtt::PacketType type = qos == 1 ? mqtt::PacketType::kPuback : mqtt::PacketType::kPubrec;
   acks_.fill(c, token, encode_ack(type, packet_id, reason_code_for(status), c.version));
 }

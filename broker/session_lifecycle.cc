@@ -22,6 +22,9 @@ void Broker::destroy_session(const std::string& client_id) {
   if (it == sessions_.end()) return;
   std::unique_ptr<Session> session = std::move(it->second);
   sessions_.erase(it);
+  // Its reserved-topic requests still running answer nobody now (finish_reserved).
+  reserved_running_.erase(reserved_running_.lower_bound({client_id, 0}),
+                          reserved_running_.upper_bound({client_id, 0xFFFF}));
   release_waiters(*session, /*force=*/true);
   router_.unsubscribe_all(*session);
   // Out of every group now, so its shared messages go to the remaining members.
