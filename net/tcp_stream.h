@@ -26,6 +26,7 @@ class TcpStream final : public Stream {
   void read_now() override;
   void flush() override;
   void close(bool flush_first) override;
+  void shutdown_and_drain() override;
   void abort() override;
   std::string peer() const override;
 
@@ -39,6 +40,8 @@ class TcpStream final : public Stream {
     return uv_is_closing(reinterpret_cast<const uv_handle_t*>(&handle_)) != 0;
   }
   void close_handle();
+  bool start_shutdown();
+  void end_drain();
 
   static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
@@ -47,6 +50,8 @@ class TcpStream final : public Stream {
   static void on_close(uv_handle_t* handle);
 
   uv_tcp_t handle_;
+  bool draining_ = false;              // shutdown_and_drain(): reads are discarded
+  bool shutdown_in_progress_ = false;  // a uv_shutdown has not completed yet
 };
 
 }  // namespace topicdb::net
