@@ -131,9 +131,12 @@ void Connection::release_publishes() {
 void Connection::send(std::string_view bytes) {
   if (!is_open()) return;
   if (client_max_packet_size != 0 && bytes.size() > client_max_packet_size) {
-    // Only packets with nothing optional left get here (an ack under a limit of a few
-    // bytes): the exchange cannot go on without it, and MQTT 5 §4.13 lets us close the
-    // Network Connection. Deferred to the flush so the caller's handler finishes first.
+    // Only packets with nothing optional left get here (a SUBACK for many filters, an ack
+    // under a limit of a few bytes). MQTT-3.1.2-24 forbids sending it; the spec discards
+    // only a PUBLISH that does not fit (MQTT-3.1.2-25) and says nothing of required
+    // packets, and silently dropping one would leave the client waiting on a flow that
+    // never completes, so the connection is closed (MQTT 5 §4.13: an error closes the
+    // Network Connection). Deferred to the flush so the caller's handler finishes first.
     oversized_send_ = true;
     mark_dirty();
     return;
