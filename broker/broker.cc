@@ -4,6 +4,7 @@
 
 #include "base/log.h"
 #include "broker/codec/property_codec.h"
+#include "broker/packet_fit.h"
 #include "broker/reason_codes.h"
 #include "broker/reserved_names.h"
 #include "broker/sys_topics.h"
@@ -305,15 +306,22 @@ void Broker::disconnect(Connection& c, uint8_t reason, const std::string& why) {
   packet.reason_code = reason;
   if (!why.empty()) packet.properties.reason_string = why;
   std::string out;
-  mqtt::encode(packet, c.version, &out);
-  if (c.client_max_packet_size != 0 && out.size() > c.client_max_packet_size) {
-    // MQTT-3.14.2-3: the reason string is left out rather than exceed the client's limit.
-    packet.properties.reason_string.reset();
-    out.clear();
-    mqtt::encode(packet, c.version, &out);
+  // MQTT-3.14.2-3: the reason string is left out rather than exceed the client's limit; a
+  // DISCONNECT that still does not fit (a limit under 3 bytes) is not sent at all.
+  if (!encode_within_limit(packet, c.version, c.client_max_packet_size, &out)) {
+    c.close(false);
+    return;
   }
   c.send(out);
-  c.close(true);
+  end_after_reason(c);
+}
+
+void Broker::end_after_reason(Connection& c) {
+  if (shutting_down_) {
+    c.close(true);  // shutdown must finish promptly; the client is told 0x8B and goes
+  } else {
+    c.close_lingering();
+  }
 }
 
 void Broker::on_connection_closing(Connection& c) {
@@ -374,8 +382,11 @@ void Broker::sweep() {
     if (c.state() == Connection::State::kAwaitingConnect) {
       if (now - c.since_ms > options_.connect_timeout_ms) expired.emplace_back(raw, 0);
     } else if (c.state() == Connection::State::kClosing) {
-      // A peer that stopped reading must not hold its connection open forever.
-      if (now - c.since_ms > options_.close_grace_ms) raw->abort();
+      // A peer that stopped reading must not hold its connection open forever, and one
+      // that has read everything (a lingering close) only for close_linger_ms.
+      const int64_t limit =
+          c.queued_bytes() == 0 ? options_.close_linger_ms : options_.close_grace_ms;
+      if (now - c.since_ms > limit) raw->abort();
     } else if (c.state() == Connection::State::kConnected && c.keep_alive_s > 0 &&
                !c.reading_stopped()) {
       // MQTT-3.1.2-24: disconnect after one and a half keep-alive periods of silence.
@@ -415,6 +426,8 @@ void Broker::shutdown(std::function<void()> done) {
   for (Connection* c : open) {
     if (c->version == mqtt::ProtocolVersion::kV5 && c->state() == Connection::State::kConnected) {
       disconnect(*c, mqtt::reason::kServerShuttingDown, "");
+    } else if (c->state() == Connection::State::kClosing) {
+      c->end_linger();  // the sweep that would bound it stops now
     } else {
       c->close(true);
     }

@@ -155,6 +155,10 @@ class Broker final : public ConnectionOwner, public net::StreamAcceptor, public 
   void protocol_violation(Connection& c, const std::string& why, uint8_t reason);
   // Server-initiated DISCONNECT (MQTT 5 only; 3.1.1 just closes) and close.
   void disconnect(Connection& c, uint8_t reason, const std::string& why);
+  // Closes after a packet that tells the client why (server DISCONNECT, CONNACK refusal):
+  // the connection lingers (Connection::close_lingering) so a client still sending reads the
+  // reason instead of a reset; at shutdown it closes at once.
+  void end_after_reason(Connection& c);
   void sweep();
   void flush_dirty();
   void finish_shutdown();

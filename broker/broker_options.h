@@ -38,6 +38,11 @@ struct BrokerOptions {
   SlowConsumerAction slow_consumer_action = SlowConsumerAction::kDrop;
   // A connection still closing (peer not reading) after this is cut.
   int64_t close_grace_ms = 5000;
+  // After a DISCONNECT or CONNACK refusal with a reason, how long the connection keeps
+  // reading and discarding while the client may still be sending (Connection::
+  // close_lingering). Long enough for a client to notice the reason, short enough that
+  // lingering connections cannot pile up.
+  int64_t close_linger_ms = 2000;
 
   // --- MQTT 5 ---
   // QoS 1/2 PUBLISHes a client may have unacknowledged towards us (Receive Maximum in

@@ -44,7 +44,11 @@ void Connection::on_stream_data(std::string_view bytes) {
   }
   partial_->append(data, len);
   size_t used = dispatch_packets(partial_->data(), partial_->size(), max_packet_size);
-  if (!is_open() || !partial_) return;
+  if (!is_open()) {
+    partial_.reset();  // closing: a packet's remainder will not be processed
+    return;
+  }
+  if (!partial_) return;
   if (used == partial_->size()) {
     partial_.reset();  // release the memory, not just the size
   } else if (used > 0) {
@@ -136,8 +140,29 @@ void Connection::release_publishes() {
 
 void Connection::send(std::string_view bytes) {
   if (!is_open()) return;
+  if (client_max_packet_size != 0 && bytes.size() > client_max_packet_size) {
+    // Only packets with nothing optional left get here (a SUBACK for many filters, an ack
+    // under a limit of a few bytes). MQTT-3.1.2-24 forbids sending it; the spec discards
+    // only a PUBLISH that does not fit (MQTT-3.1.2-25) and says nothing of required
+    // packets, and silently dropping one would leave the client waiting on a flow that
+    // never completes, so the connection is closed (MQTT 5 §4.13: an error closes the
+    // Network Connection). Deferred to the flush so the caller's handler finishes first.
+    oversized_send_ = true;
+    mark_dirty();
+    return;
+  }
   out().append(bytes);
   mark_dirty();
+}
+
+void Connection::flush() {
+  dirty_ = false;
+  if (oversized_send_) {
+    oversized_send_ = false;
+    close(true);  // what fitted before it still goes
+    return;
+  }
+  stream_->flush();
 }
 
 void Connection::send_shared(SharedBytes bytes) {
@@ -163,6 +188,16 @@ void Connection::close(bool flush_first) {
   stream_->stop_reading();
   owner_->on_connection_closing(*this);
   stream_->close(flush_first);
+}
+
+void Connection::close_lingering() {
+  if (!is_open()) return;
+  state_ = State::kClosing;
+  // Nothing more is processed, and nothing received is kept (partial_ may be under
+  // dispatch now: on_stream_data releases it).
+  held_.reset();
+  owner_->on_connection_closing(*this);
+  stream_->shutdown_and_drain();
 }
 
 void Connection::on_stream_closed() {

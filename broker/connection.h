@@ -46,7 +46,9 @@ class Connection final : public net::StreamOwner {
   // small); "?" once the socket is gone.
   std::string peer() const { return stream_->peer(); }
 
-  // Queues bytes for the next flush (end of this loop turn).
+  // Queues one whole packet for the next flush (end of this loop turn). A packet larger than
+  // the client's Maximum Packet Size is not sent: the connection is closed at the flush
+  // instead (MQTT-3.1.2-24; senders first shrink what they can, see packet_fit.h).
   void send(std::string_view bytes);
   void send_shared(SharedBytes bytes);
   // Direct access for encoders that append in place; call mark_dirty() after. Allocated on
@@ -54,16 +56,19 @@ class Connection final : public net::StreamOwner {
   OutBuffer& out() { return stream_->out(); }
   void mark_dirty();
   // Writes everything queued in one gathered write.
-  void flush() {
-    dirty_ = false;
-    stream_->flush();
-  }
+  void flush();
   size_t queued_bytes() const { return stream_->queued_bytes(); }
 
   // Starts closing. With flush, queued bytes (a CONNACK with an error, a DISCONNECT) are
   // written first. The owner hears of it once through on_connection_closing, and destroys
   // the object in release_connection once the stream is closed.
   void close(bool flush_first);
+  // Closes after a packet that tells the client why (a server DISCONNECT, a CONNACK
+  // refusal): no more packets are processed, the queued bytes are written, the write side is
+  // shut down, and what the client still sends is read and discarded until it closes, so a
+  // client busy writing reads the reason instead of dying on a reset. The owner bounds the
+  // linger (Broker::sweep aborts it). Counts as closing like close().
+  void close_lingering();
   // Back-pressure (Broker::hold_publisher): while held, PUBLISH packets and everything that
   // must stay ordered after them are kept, in order, instead of processed; acks and pings
   // still are, so two clients publishing to each other cannot block on each other's acks.
@@ -76,6 +81,10 @@ class Connection final : public net::StreamOwner {
   bool reading_stopped() const { return reading_stopped_; }
   static constexpr size_t kMaxHeldBytes = 256 * 1024;
 
+  // Ends a close_lingering() now: closes once the queued bytes are written. No-op otherwise.
+  void end_linger() {
+    if (state_ == State::kClosing) stream_->close(true);
+  }
   // Closes the stream now, dropping unwritten bytes (a close that could not finish).
   void abort() { stream_->abort(); }
 
@@ -127,6 +136,7 @@ class Connection final : public net::StreamOwner {
   bool draining_ : 1 = false;  // the peer closed: held packets are processed regardless
   bool reading_stopped_ : 1 = false;
   bool dirty_ : 1 = false;
+  bool oversized_send_ : 1 = false;  // a packet over the client's limit was refused: close
 
  public:
   // Topic alias maps (MQTT 5 §3.3.2.3.4), allocated when a client first uses aliases so an

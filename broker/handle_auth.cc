@@ -2,6 +2,7 @@
 // with the judging done by an AuthPlugin.
 #include "base/log.h"
 #include "broker/broker.h"
+#include "broker/packet_fit.h"
 
 namespace topicdb::broker {
 
@@ -22,7 +23,13 @@ void Broker::send_auth(Connection& c, uint8_t reason_code, const std::string& da
   auth.properties.authentication_method = c.auth().method;
   if (!data.empty()) auth.properties.authentication_data = data;
   std::string out;
-  mqtt::encode(auth, &out);
+  // MQTT-3.1.2-24: AUTH has nothing optional to drop (the method is required, the data is
+  // the exchange itself): one that does not fit cannot go, and the exchange cannot go on.
+  if (!encode_within_limit(auth, c.version, c.client_max_packet_size, &out)) {
+    log::info("closing {}: AUTH exceeds its Maximum Packet Size", c.peer());
+    c.close(false);
+    return;
+  }
   c.send(out);
 }
 

@@ -5,6 +5,7 @@
 
 #include "base/log.h"
 #include "broker/broker.h"
+#include "broker/packet_fit.h"
 #include "broker/reason_codes.h"
 #include "broker/reserved_names.h"
 
@@ -109,6 +110,55 @@ void Broker::accept_connect(Connection& c, mqtt::ConnectPacket& p,
                    allowed.message());
     return;
   }
+  uint32_t requested_expiry = 0;
+  if (v5) {
+    requested_expiry = p.properties.session_expiry_interval.value_or(0);
+  } else {
+    requested_expiry = p.clean_start ? 0 : Session::kNeverExpires;
+  }
+  uint32_t expiry = std::min(requested_expiry, options_.max_session_expiry_s);
+
+  uint16_t keep_alive = p.keep_alive;
+  bool keep_alive_changed = false;
+  if (v5 && options_.max_keep_alive_s > 0 &&
+      (p.keep_alive == 0 || p.keep_alive > options_.max_keep_alive_s)) {
+    keep_alive = options_.max_keep_alive_s;  // MQTT 5 §3.2.2.3.14: Server Keep Alive
+    keep_alive_changed = true;
+  }
+  mqtt::ConnackPacket ack;
+  ack.reason_code = 0;
+  if (v5) {
+    mqtt::Properties& props = ack.properties;
+    if (expiry != requested_expiry) props.session_expiry_interval = expiry;
+    if (options_.receive_maximum < 65535) props.receive_maximum = options_.receive_maximum;
+    props.maximum_packet_size = options_.max_packet_size;
+    if (options_.topic_alias_maximum > 0) props.topic_alias_maximum = options_.topic_alias_maximum;
+    if (c.client_id_assigned) props.assigned_client_identifier = p.client_id;
+    if (keep_alive_changed) props.server_keep_alive = keep_alive;
+    props.retain_available = 1;
+    props.wildcard_subscription_available = 1;
+    props.subscription_identifier_available = 1;
+    props.shared_subscription_available = 1;
+    if (p.properties.request_response_information.value_or(0) == 1) {
+      // A prefix under which this client may build its response topics (MQTT 5 §4.10).
+      props.response_information = std::string(reserved::kResponsePrefix) + p.client_id;
+    }
+    if (c.uses_enhanced_auth()) {
+      props.authentication_method = c.auth().method;
+      if (auth_data && !auth_data->empty()) props.authentication_data = *auth_data;
+    }
+  }
+  // MQTT-3.1.2-24: the CONNACK too must fit the client's Maximum Packet Size. Decided before
+  // anything of an existing session is touched: a CONNACK we cannot send must not take over
+  // the client id. Session Present does not change the size; it is set below.
+  std::string out;
+  if (!encode_within_limit(ack, c.version, c.client_max_packet_size, &out)) {
+    log::info("closing {} ('{}'): even the smallest CONNACK exceeds its Maximum Packet Size {}",
+              c.peer(), p.client_id, c.client_max_packet_size);
+    c.close(false);
+    return;
+  }
+
   // MQTT-3.1.4-2 / MQTT 5 §3.1.4: a second connection with the same id takes over; the
   // first is closed (with DISCONNECT 0x8E under MQTT 5).
   auto it = sessions_.find(p.client_id);
@@ -121,14 +171,6 @@ void Broker::accept_connect(Connection& c, mqtt::ConnectPacket& p,
   // MQTT-3.1.2-8: a new connection for this client id before the will delay has passed
   // cancels the will, whether or not it resumes the session.
   wills_.take(p.client_id);
-
-  uint32_t requested_expiry = 0;
-  if (v5) {
-    requested_expiry = p.properties.session_expiry_interval.value_or(0);
-  } else {
-    requested_expiry = p.clean_start ? 0 : Session::kNeverExpires;
-  }
-  uint32_t expiry = std::min(requested_expiry, options_.max_session_expiry_s);
 
   Session* session = nullptr;
   bool session_present = false;
@@ -146,13 +188,7 @@ void Broker::accept_connect(Connection& c, mqtt::ConnectPacket& p,
   session->expires_at_ms = 0;
   if (session->persistent()) store_->put_session(to_stored(*session));
 
-  c.keep_alive_s = p.keep_alive;
-  bool keep_alive_changed = false;
-  if (v5 && options_.max_keep_alive_s > 0 &&
-      (p.keep_alive == 0 || p.keep_alive > options_.max_keep_alive_s)) {
-    c.keep_alive_s = options_.max_keep_alive_s;  // MQTT 5 §3.2.2.3.14: Server Keep Alive
-    keep_alive_changed = true;
-  }
+  c.keep_alive_s = keep_alive;
   size_t window = options_.max_inflight;
   if (v5 && p.properties.receive_maximum) {
     window = std::min<size_t>(window, *p.properties.receive_maximum);  // MQTT 5 §4.9
@@ -168,33 +204,12 @@ void Broker::accept_connect(Connection& c, mqtt::ConnectPacket& p,
                c.keep_alive_s);
   }
 
-  mqtt::ConnackPacket ack;
   // MQTT 3.1's CONNACK has no session present flag: its first byte is reserved (§3.2).
-  ack.session_present = session_present && !session->mqtt31;
-  ack.reason_code = 0;
-  if (v5) {
-    mqtt::Properties& props = ack.properties;
-    if (expiry != requested_expiry) props.session_expiry_interval = expiry;
-    if (options_.receive_maximum < 65535) props.receive_maximum = options_.receive_maximum;
-    props.maximum_packet_size = options_.max_packet_size;
-    if (options_.topic_alias_maximum > 0) props.topic_alias_maximum = options_.topic_alias_maximum;
-    if (c.client_id_assigned) props.assigned_client_identifier = p.client_id;
-    if (keep_alive_changed) props.server_keep_alive = c.keep_alive_s;
-    props.retain_available = 1;
-    props.wildcard_subscription_available = 1;
-    props.subscription_identifier_available = 1;
-    props.shared_subscription_available = 1;
-    if (p.properties.request_response_information.value_or(0) == 1) {
-      // A prefix under which this client may build its response topics (MQTT 5 §4.10).
-      props.response_information = std::string(reserved::kResponsePrefix) + p.client_id;
-    }
-    if (c.uses_enhanced_auth()) {
-      props.authentication_method = c.auth().method;
-      if (auth_data && !auth_data->empty()) props.authentication_data = *auth_data;
-    }
+  if (session_present && !session->mqtt31) {
+    ack.session_present = true;
+    out.clear();
+    mqtt::encode(ack, c.version, &out);  // the properties that fit, as decided above
   }
-  std::string out;
-  mqtt::encode(ack, c.version, &out);
   c.send(out);
   resume_session(*session, c);
 }
@@ -205,9 +220,14 @@ void Broker::refuse_connect(Connection& c, mqtt::ProtocolVersion v, uint8_t code
   ack.reason_code = code;
   if (v == mqtt::ProtocolVersion::kV5 && !reason.empty()) ack.properties.reason_string = reason;
   std::string out;
-  mqtt::encode(ack, v, &out);
+  // MQTT-3.1.2-24: the reason string goes first; a refusal that cannot fit is not sent.
+  const uint32_t limit = v == mqtt::ProtocolVersion::kV5 ? c.client_max_packet_size : 0;
+  if (!encode_within_limit(ack, v, limit, &out)) {
+    c.close(false);
+    return;
+  }
   c.send(out);
-  c.close(true);  // MQTT-3.2.2-5 / MQTT 5 §3.2.2.2: close after a refusal
+  end_after_reason(c);  // MQTT-3.2.2-5 / MQTT 5 §3.2.2.2: close after a refusal
 }
 
 // MQTT-4.4.0-1: on reconnect, unacknowledged PUBLISH packets are sent again with DUP set and

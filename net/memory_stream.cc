@@ -1,6 +1,7 @@
 #include "net/memory_stream.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace topicdb::net {
 
@@ -11,12 +12,20 @@ bool MemoryStream::start_reading() {
 }
 
 void MemoryStream::push(std::string_view bytes) {
+  if (draining_) {
+    discarded_bytes_ += bytes.size();  // read and dropped, never shown to the owner
+    return;
+  }
   if (closing_) return;  // a closed socket drops what still arrives
   pending_.append(bytes);
   deliver_pending();
 }
 
 void MemoryStream::push_eof() {
+  if (draining_) {
+    end_drain();
+    return;
+  }
   eof_pending_ = true;
   deliver_pending();
 }
@@ -43,7 +52,7 @@ void MemoryStream::flush() {
   out_.reset();
   ++write_count_;
   last_write_segments_ = batch.segments.size();
-  bytes_in_write_ += batch.total;
+  bytes_in_write_ += static_cast<uint32_t>(batch.total);
   in_write_.push_back(std::move(batch));
   if (writable_) complete_writes();
 }
@@ -61,15 +70,30 @@ void MemoryStream::complete_writes() {
       const std::string& base = s.shared_index < 0 ? batch.owned : *batch.shared[s.shared_index];
       written_.append(base, s.offset, s.length);
     }
-    bytes_in_write_ -= batch.total;
+    bytes_in_write_ -= static_cast<uint32_t>(batch.total);
     buffers_->give_spare_buffer(std::move(batch.owned));
     owner_->on_stream_written(batch.total);
   }
-  // A close that waited for the writes (close(true) while not writable) ends here.
-  if (closing_ && in_write_.empty()) closed_ = true;
+  // A close that waited for the writes (close(true) while not writable) ends here; a drain
+  // shuts the write side instead and goes on reading.
+  if (closing_ && in_write_.empty()) {
+    if (draining_) {
+      write_shut_ = true;
+    } else {
+      closed_ = true;
+    }
+  }
 }
 
 void MemoryStream::close(bool flush_first) {
+  if (draining_ && flush_first) {
+    end_drain();
+    return;
+  }
+  if (draining_) {
+    abort();
+    return;
+  }
   if (closing_) return;
   closing_ = true;
   reading_ = false;
@@ -81,7 +105,26 @@ void MemoryStream::close(bool flush_first) {
   if (in_write_.empty()) closed_ = true;
 }
 
+void MemoryStream::shutdown_and_drain() {
+  if (closing_) return;
+  closing_ = true;
+  draining_ = true;
+  reading_ = false;
+  pending_.clear();  // not yet delivered: dropped like what arrives from now on
+  const bool peer_closed = std::exchange(eof_pending_, false);
+  flush();
+  if (in_write_.empty()) write_shut_ = true;
+  if (peer_closed) end_drain();
+}
+
+// The peer closed, or the owner ended the linger: closed once the writes are done.
+void MemoryStream::end_drain() {
+  draining_ = false;
+  if (in_write_.empty()) closed_ = true;
+}
+
 void MemoryStream::abort() {
+  draining_ = false;
   closing_ = true;
   reading_ = false;
   closed_ = true;

@@ -37,6 +37,11 @@ class MemoryStream final : public Stream {
   void set_writable(bool writable);
 
   bool reading() const { return reading_; }
+  // shutdown_and_drain() was called and the write side is shut (the queued bytes are all
+  // written): the peer would read EOF. Bytes pushed while draining are counted and dropped.
+  bool write_shut() const { return write_shut_; }
+  bool draining() const { return draining_; }
+  size_t discarded_bytes() const { return discarded_bytes_; }
   // close() or abort() was called; the peer would see the connection end.
   bool closing() const { return closing_; }
   // Closed with nothing left to write: finish_close() may run.
@@ -50,12 +55,14 @@ class MemoryStream final : public Stream {
   void read_now() override { deliver_pending(); }
   void flush() override;
   void close(bool flush_first) override;
+  void shutdown_and_drain() override;
   void abort() override;
   std::string peer() const override { return peer_; }
 
  private:
   LoopBuffers& buffers() const override { return *buffers_; }
   void complete_writes();
+  void end_drain();
 
   LoopBuffers* buffers_;
   std::string peer_;
@@ -64,12 +71,15 @@ class MemoryStream final : public Stream {
   std::string written_;
   size_t write_count_ = 0;
   size_t last_write_segments_ = 0;
+  size_t discarded_bytes_ = 0;
   bool reading_ = false;
   bool eof_pending_ = false;
   bool writable_ = true;
   bool closing_ = false;
   bool closed_ = false;
   bool close_reported_ = false;
+  bool draining_ = false;
+  bool write_shut_ = false;
 };
 
 }  // namespace topicdb::net

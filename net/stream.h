@@ -64,6 +64,14 @@ class Stream {
   // shutdown, unless everything already went to the kernel: close() then sends it before the
   // FIN). on_stream_closed() follows later, never from inside close().
   virtual void close(bool flush_first) = 0;
+  // Writes what is queued, then shuts down the write side (the peer reads everything, then
+  // EOF), and keeps reading and discarding what the peer still sends, without telling the
+  // owner, until the peer closes or fails; then closes as close() does. Lets a peer that is
+  // still writing read our last words instead of a reset (bytes arriving at a closed
+  // socket make the kernel send RST, which can destroy unread data at the peer). Has no
+  // time limit of its own: the owner ends a linger with close() (stop draining, close once
+  // the queued bytes are written) or abort().
+  virtual void shutdown_and_drain() = 0;
   // Closes now, dropping unwritten bytes (a close that could not finish).
   virtual void abort() = 0;
   // "host:port" of the peer, looked up on demand (not stored: idle streams are kept small).
@@ -79,7 +87,10 @@ class Stream {
 
   StreamOwner* owner_ = nullptr;
   std::unique_ptr<OutBuffer> out_;
-  size_t bytes_in_write_ = 0;  // handed to a write that has not completed
+  // Handed to a write that has not completed. 32 bits leave the rest of the word to a
+  // subclass's flags (an idle connection's size is a benchmark target); what one client can
+  // have in flight is bounded far below 4 GiB (64 MiB of QoS 0, the in-flight window).
+  uint32_t bytes_in_write_ = 0;
 };
 
 }  // namespace topicdb::net

@@ -95,6 +95,12 @@ void TcpStream::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
 
 void TcpStream::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
   auto* self = static_cast<TcpStream*>(stream->data);
+  if (self->draining_) {
+    // Lingering: input is dropped where it lands (the loop's scratch), so it costs no
+    // memory; the peer closing, or failing, ends the linger.
+    if (nread < 0) self->end_drain();
+    return;
+  }
   if (nread > 0) {
     self->owner_->on_stream_data(std::string_view(buf->base, static_cast<size_t>(nread)));
   } else if (nread < 0) {
@@ -142,7 +148,7 @@ void TcpStream::flush() {
     owner_->on_stream_end(StreamOwner::End::kWriteError);
     return;
   }
-  bytes_in_write_ += request->bytes;
+  bytes_in_write_ += static_cast<uint32_t>(request->bytes);
   request.release();  // owned by libuv until on_write
   if (written > 0) owner_->on_stream_written(static_cast<size_t>(written));
 }
@@ -150,7 +156,7 @@ void TcpStream::flush() {
 void TcpStream::on_write(uv_write_t* req, int status) {
   std::unique_ptr<WriteRequest> request(static_cast<WriteRequest*>(req->data));
   TcpStream* self = request->stream;
-  self->bytes_in_write_ -= request->bytes;
+  self->bytes_in_write_ -= static_cast<uint32_t>(request->bytes);
   LoopBuffers::of(req->handle->loop).give_spare_buffer(std::move(request->batch.owned));
   if (status == 0) {
     self->owner_->on_stream_written(request->bytes);
@@ -162,6 +168,11 @@ void TcpStream::on_write(uv_write_t* req, int status) {
 void TcpStream::close(bool flush_first) {
   if (handle_closing()) return;
   stop_reading();
+  if (draining_) {
+    end_drain();  // the shutdown is queued already: flush_first is what it does
+    return;
+  }
+  if (shutdown_in_progress_) return;  // closed already, once the queued writes are done
   if (flush_first) {
     flush();
     // Everything went to the kernel (the usual case, and always after a client's DISCONNECT,
@@ -172,19 +183,52 @@ void TcpStream::close(bool flush_first) {
       return;
     }
     // uv_shutdown completes after queued writes, then the handle is closed.
-    auto req = std::make_unique<uv_shutdown_t>();
-    req->data = this;
-    if (uv_shutdown(req.get(), stream(), &TcpStream::on_shutdown) == 0) {
-      req.release();
-      return;
-    }
+    if (start_shutdown()) return;
   }
   close_handle();
 }
 
-void TcpStream::on_shutdown(uv_shutdown_t* req, int) {
+bool TcpStream::start_shutdown() {
+  auto req = std::make_unique<uv_shutdown_t>();
+  req->data = this;
+  if (uv_shutdown(req.get(), stream(), &TcpStream::on_shutdown) != 0) return false;
+  req.release();
+  shutdown_in_progress_ = true;
+  return true;
+}
+
+void TcpStream::shutdown_and_drain() {
+  if (handle_closing() || draining_) return;
+  flush();
+  if (handle_closing()) return;
+  // The read callback stays the same; the flag makes it discard. Restarting it covers a
+  // stream whose reading was stopped (back-pressure held its publisher).
+  uv_read_stop(stream());
+  if (!start_shutdown() ||
+      uv_read_start(stream(), &TcpStream::on_alloc, &TcpStream::on_read) != 0) {
+    close_handle();
+    return;
+  }
+  draining_ = true;
+}
+
+// The peer closed (or failed) while we drained, or the owner ended the linger: close once
+// our shutdown (and the writes before it) completed.
+void TcpStream::end_drain() {
+  draining_ = false;
+  stop_reading();
+  if (!shutdown_in_progress_) close_handle();
+}
+
+void TcpStream::on_shutdown(uv_shutdown_t* req, int status) {
   std::unique_ptr<uv_shutdown_t> owned(req);
-  static_cast<TcpStream*>(req->data)->close_handle();
+  auto* self = static_cast<TcpStream*>(req->data);
+  self->shutdown_in_progress_ = false;
+  // While draining, the handle stays open for reading until the peer closes, unless the
+  // shutdown failed (the connection is broken: there is nothing left to read).
+  if (self->draining_ && status == 0) return;
+  self->draining_ = false;
+  self->close_handle();
 }
 
 void TcpStream::abort() { close_handle(); }

@@ -26,6 +26,7 @@ class TcpStream final : public Stream {
   void read_now() override;
   void flush() override;
   void close(bool flush_first) override;
+  void shutdown_and_drain() override;
   void abort() override;
   std::string peer() const override;
 
@@ -39,6 +40,8 @@ class TcpStream final : public Stream {
     return uv_is_closing(reinterpret_cast<const uv_handle_t*>(&handle_)) != 0;
   }
   void close_handle();
+  bool start_shutdown();
+  void end_drain();
 
   static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
@@ -46,6 +49,9 @@ class TcpStream final : public Stream {
   static void on_shutdown(uv_shutdown_t* req, int status);
   static void on_close(uv_handle_t* handle);
 
+  // Declared before the handle so they fill the base's last word.
+  bool draining_ = false;              // shutdown_and_drain(): reads are discarded
+  bool shutdown_in_progress_ = false;  // a uv_shutdown has not completed yet
   uv_tcp_t handle_;
 };
 

@@ -26,6 +26,10 @@ class FakeOwner final : public ConnectionOwner {
   void on_packet(Connection& c, const mqtt::FrameHeader& header, std::string_view body) override {
     packets.push_back({header.type(), std::string(body)});
     if (header.type() == mqtt::PacketType::kConnect) c.set_connected(0);  // as if accepted
+    if (header.type() == mqtt::PacketType::kPingreq && linger_on_ping) {
+      c.send("reason");  // like a server DISCONNECT
+      c.close_lingering();
+    }
   }
   void on_malformed(Connection& c, const Status& status) override {
     malformed.push_back(status);
@@ -52,6 +56,7 @@ class FakeOwner final : public ConnectionOwner {
   uint64_t bytes_received = 0;
   uint64_t bytes_sent = 0;
   uint32_t max_packet = 1024;
+  bool linger_on_ping = false;
   mutable ManualClock clock_;
 };
 
@@ -190,6 +195,66 @@ TEST_F(ConnectionTest, PeerEofProcessesHeldPackets) {
   ASSERT_EQ(owner_.packets.size(), 1u);
   EXPECT_EQ(owner_.packets[0].body, "p1");
   EXPECT_EQ(owner_.closing, 1);
+}
+
+}  // namespace
+}  // namespace topicdb::broker
+
+namespace topicdb::broker {
+namespace {
+
+// After a reason is sent, nothing more the client sends is processed (not even the rest of
+// the same read), the reason is written, the write side is shut and input is discarded
+// until the peer closes; only then is the connection released.
+TEST_F(ConnectionTest, CloseLingeringStopsProcessingAndDrainsUntilPeerCloses) {
+  owner_.linger_on_ping = true;
+  stream_->push(kConnect);
+  connection().flush();
+  stream_->push(kPingreq + kPingreq + std::string("\x30\x7f", 2));  // and half a PUBLISH
+  EXPECT_EQ(owner_.packets.size(), 2u) << "packets after the linger began were processed";
+  EXPECT_EQ(owner_.closing, 1);
+  EXPECT_EQ(connection().state(), Connection::State::kClosing);
+  EXPECT_EQ(stream_->written(), "reason");
+  EXPECT_TRUE(stream_->write_shut());
+  EXPECT_FALSE(stream_->closed()) << "closed before the peer had a chance to read the reason";
+  const uint64_t received = owner_.bytes_received;
+  stream_->push(std::string(100000, 'x'));
+  EXPECT_EQ(owner_.bytes_received, received) << "discarded input counted as activity";
+  EXPECT_EQ(stream_->discarded_bytes(), 100000u);
+  EXPECT_EQ(owner_.packets.size(), 2u);
+  stream_->push_eof();
+  ASSERT_TRUE(stream_->closed());
+  stream_->finish_close();
+  EXPECT_EQ(owner_.connection, nullptr);
+}
+
+// The owner bounds the linger: end_linger() closes once the reason is written.
+TEST_F(ConnectionTest, EndLingerClosesAfterTheQueuedBytes) {
+  stream_->push(kConnect);
+  stream_->set_writable(false);
+  connection().send("reason");
+  connection().close_lingering();
+  EXPECT_FALSE(stream_->write_shut());
+  connection().end_linger();
+  EXPECT_FALSE(stream_->closed()) << "the reason must be written first";
+  stream_->set_writable(true);
+  EXPECT_EQ(stream_->written(), "reason");
+  ASSERT_TRUE(stream_->closed());
+  stream_->finish_close();
+  EXPECT_EQ(owner_.connection, nullptr);
+}
+
+// MQTT-3.1.2-24: a packet over the client's Maximum Packet Size is never written; the
+// connection closes at the flush, after what fitted.
+TEST_F(ConnectionTest, PacketOverTheClientLimitClosesInsteadOfBeingSent) {
+  stream_->push(kConnect);
+  connection().client_max_packet_size = 4;
+  connection().send("ok!!");
+  connection().send("too big");
+  EXPECT_EQ(connection().state(), Connection::State::kConnected) << "closed inside send()";
+  connection().flush();
+  EXPECT_EQ(stream_->written(), "ok!!");
+  EXPECT_TRUE(stream_->closed());
 }
 
 }  // namespace

@@ -29,8 +29,7 @@ TEST(ReasonCodesTest, RefusedConnectUnderMqtt311) {
             mqtt::connack_v311::kBadUsernameOrPassword);
   EXPECT_EQ(connack_v311_code_for(Status::permission_denied("x")),
             mqtt::connack_v311::kNotAuthorized);
-  EXPECT_EQ(connack_v311_code_for(Status::internal("x")),
-            mqtt::connack_v311::kServerUnavailable);
+  EXPECT_EQ(connack_v311_code_for(Status::internal("x")), mqtt::connack_v311::kServerUnavailable);
 }
 
 TEST(ReasonCodesTest, SubackRefusalDependsOnTheVersion) {

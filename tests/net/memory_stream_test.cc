@@ -156,5 +156,61 @@ TEST_F(MemoryStreamTest, SpareBuffersAreRecycled) {
   EXPECT_EQ(buffers_.spare_count(), 0u);  // the next queue starts with the recycled buffer
 }
 
+// shutdown_and_drain: the queued bytes go out, the write side shuts, and what the peer
+// still sends is dropped without reaching the owner until the peer's EOF closes the stream.
+TEST_F(MemoryStreamTest, ShutdownAndDrainDiscardsInputUntilThePeerCloses) {
+  stream_.start_reading();
+  stream_.out().append("reason");
+  stream_.shutdown_and_drain();
+  EXPECT_EQ(stream_.written(), "reason");
+  EXPECT_TRUE(stream_.write_shut());
+  EXPECT_TRUE(stream_.closing());
+  EXPECT_FALSE(stream_.closed());
+  stream_.push("still sending");
+  EXPECT_TRUE(owner_.reads.empty());
+  EXPECT_EQ(stream_.discarded_bytes(), 13u);
+  stream_.push_eof();
+  EXPECT_TRUE(owner_.ends.empty()) << "the owner hears of the end through on_stream_closed";
+  ASSERT_TRUE(stream_.closed());
+  stream_.finish_close();
+  EXPECT_EQ(owner_.closed, 1);
+}
+
+// The write side shuts only after held writes complete; a close() during the drain (the
+// owner's time limit) ends it once they are written, abort() at once.
+TEST_F(MemoryStreamTest, ShutdownAndDrainWaitsForWritesAndCloseEndsIt) {
+  stream_.start_reading();
+  stream_.set_writable(false);
+  stream_.out().append("reason");
+  stream_.shutdown_and_drain();
+  EXPECT_FALSE(stream_.write_shut());
+  EXPECT_EQ(stream_.queued_bytes(), 6u);
+  stream_.close(true);
+  EXPECT_FALSE(stream_.closed());
+  stream_.set_writable(true);
+  EXPECT_EQ(stream_.written(), "reason");
+  EXPECT_TRUE(stream_.closed());
+
+  MemoryStream other(&buffers_);
+  RecordingOwner other_owner;
+  other.set_owner(&other_owner);
+  other.set_writable(false);
+  other.out().append("lost");
+  other.shutdown_and_drain();
+  other.abort();
+  EXPECT_TRUE(other.closed());
+  EXPECT_EQ(other.queued_bytes(), 0u);
+}
+
+// Bytes that arrived but were not delivered (reading stopped) are dropped too, and an EOF
+// that had already arrived ends the drain as soon as the writes are done.
+TEST_F(MemoryStreamTest, ShutdownAndDrainAfterThePeerAlreadyClosed) {
+  stream_.push("unread");
+  stream_.push_eof();
+  stream_.shutdown_and_drain();
+  EXPECT_TRUE(owner_.reads.empty());
+  EXPECT_TRUE(stream_.closed());
+}
+
 }  // namespace
 }  // namespace topicdb::net

@@ -163,6 +163,12 @@ bool TestClient::pump() {
     decode_inbox();
     progress = true;
   }
+  if (stream_->write_shut() && stream_->draining()) {
+    // The broker shut its side after its last packet (a lingering close): like a real
+    // client that reads the end of the stream, this one closes its side too.
+    stream_->push_eof();
+    progress = true;
+  }
   if (stream_->closed()) {
     net::MemoryStream* stream = std::exchange(stream_, nullptr);
     stream->finish_close();  // the broker releases the connection, destroying the stream
