@@ -9,23 +9,10 @@
 
 #include "base/status.h"
 #include "broker/codec/codec.h"
+#include "broker/codec/encode_any.h"
 
 namespace topicdb::mqtt::fuzz {
 namespace {
-
-void encode_any(const Packet& packet, ProtocolVersion v, std::string* out) {
-  std::visit(
-      [&](const auto& p) {
-        using T = std::decay_t<decltype(p)>;
-        if constexpr (std::is_same_v<T, ConnectPacket> || std::is_same_v<T, PingreqPacket> ||
-                      std::is_same_v<T, PingrespPacket> || std::is_same_v<T, AuthPacket>) {
-          encode(p, out);
-        } else {
-          encode(p, v, out);
-        }
-      },
-      packet);
-}
 
 bool is_decoder_error(Status::Code code) {
   return code == Status::Code::kInvalidArgument || code == Status::Code::kProtocolError ||

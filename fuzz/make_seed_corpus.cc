@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "broker/codec/codec.h"
+#include "broker/codec/encode_any.h"
 #include "broker/codec/property_codec.h"
 #include "broker/codec/wire.h"
 #include "fuzz/fuzz_input.h"
@@ -52,20 +53,6 @@ class CorpusWriter {
   fs::path dir_;
   std::map<std::string, size_t> cleared_;  // files written per target
 };
-
-void encode_any(const Packet& packet, ProtocolVersion v, std::string* out) {
-  std::visit(
-      [&](const auto& p) {
-        using T = std::decay_t<decltype(p)>;
-        if constexpr (std::is_same_v<T, ConnectPacket> || std::is_same_v<T, PingreqPacket> ||
-                      std::is_same_v<T, PingrespPacket> || std::is_same_v<T, AuthPacket>) {
-          encode(p, out);
-        } else {
-          encode(p, v, out);
-        }
-      },
-      packet);
-}
 
 std::string type_name(PacketType t) {
   static const char* const kNames[] = {"reserved",  "connect",  "connack",     "publish",

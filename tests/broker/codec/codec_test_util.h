@@ -14,6 +14,7 @@
 
 #include "base/status.h"
 #include "broker/codec/codec.h"
+#include "broker/codec/encode_any.h"
 #include "broker/codec/packets.h"
 
 namespace topicdb::mqtt::codec_test {
@@ -80,20 +81,6 @@ inline Result<Packet> decode_wire(std::string_view wire, ProtocolVersion v) {
 
 inline Status::Code decode_code(std::string_view wire, ProtocolVersion v) {
   return decode_wire(wire, v).status().code();
-}
-
-inline void encode_any(const Packet& packet, ProtocolVersion v, std::string* out) {
-  std::visit(
-      [&](const auto& p) {
-        using T = std::decay_t<decltype(p)>;
-        if constexpr (std::is_same_v<T, ConnectPacket> || std::is_same_v<T, PingreqPacket> ||
-                      std::is_same_v<T, PingrespPacket> || std::is_same_v<T, AuthPacket>) {
-          encode(p, out);
-        } else {
-          encode(p, v, out);
-        }
-      },
-      packet);
 }
 
 inline std::string hex(std::string_view s) {

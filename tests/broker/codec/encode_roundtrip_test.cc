@@ -13,7 +13,7 @@ namespace {
 using codec_test::Bytes;
 using codec_test::decode_wire;
 using codec_test::dump;
-using codec_test::encode_any;
+using mqtt::encode_any;
 using codec_test::frame;
 using codec_test::hex;
 

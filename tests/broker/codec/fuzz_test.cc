@@ -17,7 +17,7 @@ namespace topicdb::mqtt {
 namespace {
 
 using codec_test::dump;
-using codec_test::encode_any;
+using mqtt::encode_any;
 using codec_test::hex;
 
 // Valid packets of every type in the given version, to mutate.
