@@ -1,0 +1,54 @@
+#include "db/db_schema.h"
+
+#include "storage/sqlite_helpers.h"
+
+namespace topicdb::db {
+namespace {
+
+// Version 1. Later versions append a step to db_schema().migrations.
+constexpr char kSchemaV1[] = R"sql(
+-- One row per record. body is the JSON object as clients see it, "id" and "_version"
+-- included. partition = partition_of(entity, id) (db/partition.h), stored so a partition
+-- can be exported and counted without rehashing. expires_at_ms: TTL deadline or NULL.
+CREATE TABLE IF NOT EXISTS db_records(entity TEXT NOT NULL, id TEXT NOT NULL,
+  partition INTEGER NOT NULL, version INTEGER NOT NULL, expires_at_ms INTEGER,
+  body TEXT NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS db_records_key ON db_records(entity, id);
+CREATE INDEX IF NOT EXISTS db_records_partition ON db_records(partition);
+CREATE INDEX IF NOT EXISTS db_records_expiry ON db_records(expires_at_ms)
+  WHERE expires_at_ms IS NOT NULL;
+-- The change log and event outbox. seq is the node's durable commit sequence: AUTOINCREMENT
+-- so a number is never handed out twice, even after the rows holding the highest ones were
+-- pruned. op: 'Create', 'Update' or 'Delete'. data: the record after the change (for a
+-- delete its last state).
+CREATE TABLE IF NOT EXISTS db_changes(seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  entity TEXT NOT NULL, id TEXT NOT NULL, partition INTEGER NOT NULL, op TEXT NOT NULL,
+  data TEXT NOT NULL, client_id TEXT NOT NULL, at_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS db_changes_entity ON db_changes(entity, seq);
+CREATE INDEX IF NOT EXISTS db_changes_partition ON db_changes(partition, seq);
+-- Key/value state of the store: 'routed_seq' (the highest change whose event left; events
+-- after it are routed again at start), 'metadata_revision'.
+CREATE TABLE IF NOT EXISTS db_state(key TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL)
+  WITHOUT ROWID;
+-- Metadata (schemas, index definitions; constraints later) changes only through one ordered
+-- apply path: every change is a row here with the next revision, applied in the same
+-- transaction as its effect. A cluster replays this log in revision order.
+CREATE TABLE IF NOT EXISTS db_metadata_log(revision INTEGER NOT NULL PRIMARY KEY,
+  kind TEXT NOT NULL, entity TEXT NOT NULL, name TEXT NOT NULL, definition TEXT NOT NULL,
+  at_ms INTEGER NOT NULL);
+-- The current metadata, as the log leaves it. kind: 'schema', 'index' (later 'constraint').
+CREATE TABLE IF NOT EXISTS db_metadata(kind TEXT NOT NULL, entity TEXT NOT NULL,
+  name TEXT NOT NULL, definition TEXT NOT NULL, revision INTEGER NOT NULL,
+  PRIMARY KEY(kind, entity, name)) WITHOUT ROWID;
+)sql";
+
+}  // namespace
+
+storage::ComponentSchema db_schema() {
+  storage::ComponentSchema schema;
+  schema.component = "db";
+  schema.migrations.push_back([](sqlite3* db) { return storage::sqlite::exec(db, kSchemaV1); });
+  return schema;
+}
+
+}  // namespace topicdb::db

@@ -1,0 +1,49 @@
+#include "db/request.h"
+
+namespace topicdb::db {
+
+bool is_write(Operation op) {
+  switch (op) {
+    case Operation::kCreate:
+    case Operation::kUpdate:
+    case Operation::kDelete:
+    case Operation::kSchemaSet:
+    case Operation::kIndexAdd:
+      return true;
+    case Operation::kRead:
+    case Operation::kList:
+    case Operation::kSchemaGet:
+    case Operation::kIndexList:
+    case Operation::kReplay:
+      return false;
+  }
+  return false;
+}
+
+std::string_view operation_name(Operation op) {
+  switch (op) {
+    case Operation::kCreate:
+      return "create";
+    case Operation::kRead:
+      return "read";
+    case Operation::kUpdate:
+      return "update";
+    case Operation::kDelete:
+      return "delete";
+    case Operation::kList:
+      return "list";
+    case Operation::kSchemaSet:
+      return "schema_set";
+    case Operation::kSchemaGet:
+      return "schema_get";
+    case Operation::kIndexAdd:
+      return "index_add";
+    case Operation::kIndexList:
+      return "index_list";
+    case Operation::kReplay:
+      return "replay";
+  }
+  return "unknown";
+}
+
+}  // namespace topicdb::db
