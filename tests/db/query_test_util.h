@@ -29,7 +29,7 @@ class QueryTest : public storage::testing::StoreTest {
   void SetUp() override {
     StoreTest::SetUp();
     auto store =
-        storage::StoreThread::open(&loop_, path_, {db_schema()}, {.synchronous_full = false});
+        storage::StoreThread::open(&loop_, path_, {db_schema()}, {.durability = storage::Durability::kNone, .durability_interval_ms = 1});
     ASSERT_TRUE(store.is_ok()) << store.status().to_string();
     store_ = std::move(store).value();
     ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &writer_, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
