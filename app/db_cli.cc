@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/db_cli_client.h"
+#include "app/db_cli_match.h"
 #include "app/db_cli_request.h"
 
 namespace topicdb::app {
@@ -71,6 +72,8 @@ int run_request(const DbCommand& cmd) {
 int run_watch(const DbCommand& cmd) {
   auto filter = watch_topic_filter(cmd);
   if (!filter) return fail(kDbExitUsage, filter.status().message());
+  auto record_filters = parse_filter_expressions(cmd.filters);
+  if (!record_filters) return fail(kDbExitUsage, record_filters.status().message());
   auto client = DbCliClient::connect(cmd.connection);
   if (!client) return fail(kDbExitNoAnswer, client.status().message());
   Status subscribed = (*client)->subscribe(*filter);
@@ -93,6 +96,12 @@ int run_watch(const DbCommand& cmd) {
     if (!messages) return fail(kDbExitNoAnswer, messages.status().message());
     for (const DbCliMessage& m : *messages) {
       std::optional<Json> event = parse(m.payload);
+      if (!record_filters->empty()) {
+        // MQDB's watch filters on the record the event carries (for a delete, its last state).
+        const Json* record =
+            event && event->is_object() && event->contains("data") ? &(*event)["data"] : nullptr;
+        if (record == nullptr || !record_matches(*record, *record_filters)) continue;
+      }
       std::string line = event ? dump(*event, pretty) : m.payload + "\n";
       std::fputs(line.c_str(), stdout);
       if (std::fflush(stdout) != 0) return kDbExitOk;  // the reader went away (| head)

@@ -45,7 +45,7 @@ constexpr FlagSpec kFlags[] = {
     {"version", 0, true, bit(DbVerb::kUpdate)},
     {"projection", 0, true, kRecordReads},
     {"include", 0, true, kRecordReads},
-    {"filter", 'f', true, bit(DbVerb::kList)},
+    {"filter", 'f', true, bit(DbVerb::kList) | bit(DbVerb::kWatch)},
     {"sort", 's', true, bit(DbVerb::kList)},
     {"limit", 'l', true, bit(DbVerb::kList) | bit(DbVerb::kReplay)},
     {"offset", 'o', true, bit(DbVerb::kList)},
@@ -383,8 +383,10 @@ Commands:
   delete ENTITY ID
   list ENTITY [--filter EXPR]... [--sort FIELD[:asc|desc],...] [--limit N] [--offset N]
               [--projection a,b] [--include author,...]
-  watch ENTITY [--id ID] [--count N]                print change events, one JSON line
-                                                    each, until N events or Ctrl-C
+  watch ENTITY [--id ID] [--filter EXPR]... [--count N]
+                                                    print change events, one JSON line
+                                                    each, until N events or Ctrl-C; a
+                                                    filter tests the event's record
   schema set ENTITY (--data JSON | --file PATH)
   schema get ENTITY
   index add ENTITY --fields a,b

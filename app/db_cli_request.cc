@@ -211,13 +211,9 @@ Json string_array(const std::vector<std::string>& items) {
 
 Status add_list_options(const DbCommand& cmd, Json* payload) {
   if (!cmd.filters.empty()) {
-    Json filters = Json::array();
-    for (const std::string& text : cmd.filters) {
-      auto parsed = parse_filter_expression(text);
-      if (!parsed) return parsed.status();
-      for (Json& f : *parsed) filters.push_back(std::move(f));
-    }
-    (*payload)["filters"] = std::move(filters);
+    auto filters = parse_filter_expressions(cmd.filters);
+    if (!filters) return filters.status();
+    (*payload)["filters"] = std::move(*filters);
   }
   if (!cmd.sort.empty()) {
     Json sort = Json::array();
@@ -244,6 +240,16 @@ Result<Json> parse_filter_expression(std::string_view text) {
     Result<Json> filter = named ? std::move(*named) : parse_symbolic(expr);
     if (!filter) return filter.status();
     filters.push_back(std::move(*filter));
+  }
+  return filters;
+}
+
+Result<Json> parse_filter_expressions(const std::vector<std::string>& texts) {
+  Json filters = Json::array();
+  for (const std::string& text : texts) {
+    auto parsed = parse_filter_expression(text);
+    if (!parsed) return parsed.status();
+    for (Json& f : *parsed) filters.push_back(std::move(f));
   }
   return filters;
 }

@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -30,6 +31,9 @@ Result<std::string> watch_topic_filter(const DbCommand& cmd);
 // OP one of = <> != > < >= <= ~ ? !?) or "field:op:value" with an operator name. Returns a
 // JSON array of {"field","op","value"} objects.
 Result<nlohmann::json> parse_filter_expression(std::string_view text);
+
+// Every --filter of a command, joined into one JSON array (empty when there are none).
+Result<nlohmann::json> parse_filter_expressions(const std::vector<std::string>& texts);
 
 // One --sort value: "name:asc,age:desc" (direction defaults to asc). Returns a JSON array
 // of {"field","direction"} objects.

@@ -130,6 +130,8 @@ TEST(DbCliRequestTest, WatchTopicFilter) {
             "$DB/users/events/u1");
   EXPECT_FALSE(watch_topic_filter(parse_ok({"watch", "users", "--id", "+"})).is_ok());
   EXPECT_EQ(*parse_ok({"watch", "users", "--count", "3"}).count, 3);
+  EXPECT_EQ(parse_ok({"watch", "users", "-f", "age>18"}).filters,
+            std::vector<std::string>{"age>18"});
 }
 
 // --- filters and sort -------------------------------------------------------------------
