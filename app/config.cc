@@ -144,6 +144,28 @@ const std::vector<Option>& options() {
        [](Config& c, const std::string& v) {
          return parse_number<uint32_t>("sys-interval", v, 0, 86400, &c.broker.sys_interval_s);
        }},
+      {"db-max-payload", "BYTES",
+       "largest $DB request payload; a larger one gets a 413 answer (default 262144)",
+       [](Config& c, const std::string& v) {
+         return parse_number<size_t>("db-max-payload", v, 2, 268435455, &c.db_max_payload);
+       }},
+      {"db-max-inflight", "N",
+       "$DB requests of one connection running at once, QoS 0 included; beyond it a 503 "
+       "answer (default 1024)",
+       [](Config& c, const std::string& v) {
+         return parse_number<size_t>("db-max-inflight", v, 1, 1000000, &c.db_max_inflight);
+       }},
+      {"db-event-retention-hours", "H", "hours the $DB change log is kept for replay (default 24)",
+       [](Config& c, const std::string& v) {
+         return parse_number<int64_t>("db-event-retention-hours", v, 1, 87600,
+                                      &c.db_event_retention_hours);
+       }},
+      {"db-event-retention-count", "N",
+       "most events the $DB change log keeps for replay (default 1000000)",
+       [](Config& c, const std::string& v) {
+         return parse_number<uint64_t>("db-event-retention-count", v, 1, 1000000000000,
+                                       &c.db_event_retention_count);
+       }},
       {"auth-hmac-secret", "SECRET",
        "enables MQTT 5 enhanced authentication method TOPICDB-HMAC-SHA256 with this shared "
        "secret (put it in the --config file rather than on the command line)",
