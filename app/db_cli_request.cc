@@ -1,6 +1,7 @@
 // Topics and payloads of `topicdb db` requests; the filter and sort mini-languages.
 #include "app/db_cli_request.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -141,7 +142,15 @@ std::optional<Result<Json>> parse_named(std::string_view expr) {
   std::string_view op = rest.substr(0, second);
   std::string_view field = trim(expr.substr(0, first));
   // "time=10:eq:x" is MQDB's form with a ':' in the value, not a field named "time=10".
-  if (!is_operator_name(op) || !db::check_field_path(field).is_ok()) return std::nullopt;
+  if (!db::check_field_path(field).is_ok()) return std::nullopt;
+  if (!is_operator_name(op)) {
+    bool word = !op.empty() && std::all_of(op.begin(), op.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || c == '_';
+    });
+    if (!word) return std::nullopt;  // "age:>3" and the like: not the named form
+    return bad("bad --filter '" + std::string(expr) + "': unknown operator '" + std::string(op) +
+               "' (eq neq lt lte gt gte in like is_null is_not_null)");
+  }
   std::string_view value_text =
       second == std::string_view::npos ? std::string_view() : trim(rest.substr(second + 1));
   std::string e(expr);

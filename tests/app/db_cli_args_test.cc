@@ -192,6 +192,7 @@ TEST(DbCliFilterTest, BadFiltersAreNamed) {
   EXPECT_TRUE(contains(filter_error("a b=3"), "bad --filter 'a b=3'"));
   EXPECT_TRUE(contains(filter_error("x?y"), "nothing may follow"));
   EXPECT_TRUE(contains(filter_error("tags:in:a"), "in needs a JSON array"));
+  EXPECT_TRUE(contains(filter_error("name:bogus:1"), "unknown operator 'bogus'"));
   EXPECT_TRUE(contains(filter_error("a=1,,b=2"), "empty expression"));
 }
 
