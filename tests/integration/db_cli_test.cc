@@ -291,6 +291,17 @@ TEST_F(DbCliTest, SchemaSetGetAndValidation) {
   EXPECT_NE(ok({"schema", "get", "tags"}).dump().find("name"), std::string::npos);
 }
 
+TEST_F(DbCliTest, IncludeNestsTheReferencedRecord) {
+  ok({"schema", "set", "posts", "-d", R"({"author_id":{"type":"string","references":"users"}})"});
+  ok({"create", "users", "-d", R"({"name":"Ann"})", "--id", "u1"});
+  ok({"create", "posts", "-d", R"({"title":"hi","author_id":"u1"})", "--id", "p1"});
+  Json post = ok({"read", "posts", "p1", "--include", "author"});
+  EXPECT_EQ(post["author"]["name"], "Ann") << post.dump();
+  Json posts = ok({"list", "posts", "--include", "author", "--projection", "title,author_id"});
+  ASSERT_EQ(posts.size(), 1u) << posts.dump();
+  EXPECT_EQ(posts[0]["author"]["id"], "u1") << posts.dump();
+}
+
 TEST_F(DbCliTest, IndexAddAndList) {
   ok({"index", "add", "readings", "--fields", "site,ts"});
   Json indexes = ok({"index", "list", "readings"});
