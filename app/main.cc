@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "app/config.h"
+#include "app/db_cli.h"
 #include "app/server.h"
 
 namespace {
@@ -13,6 +14,8 @@ void print_usage(FILE* out) {
                "Usage: topicdb <command> [OPTIONS]\n\n"
                "Commands:\n"
                "  serve     run the MQTT broker (see 'topicdb serve --help')\n"
+               "  db        create, read, update, delete, list, watch records of a running\n"
+               "            broker over MQTT 5 (see 'topicdb db --help')\n"
                "  version   print the version\n");
 }
 
@@ -27,6 +30,10 @@ int main(int argc, char** argv) {
   if (args[0] == "version" || args[0] == "--version") {
     std::printf("topicdb %s\n", TOPICDB_VERSION);
     return 0;
+  }
+  if (args[0] == "db") {
+    args.erase(args.begin());
+    return topicdb::app::run_db_command(args);
   }
   if (args[0] != "serve") {
     std::fprintf(stderr, "topicdb: unknown command '%s' (try 'topicdb --help')\n", args[0].c_str());
