@@ -129,6 +129,9 @@ class StoreThread {
   }
   // Syncs to disk done by the sync thread (periodic and none; 0 in immediate mode).
   uint64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
+  // The longest of those syncs so far, in microseconds: what bounds the durable lag beyond
+  // the interval.
+  uint64_t longest_sync_us() const { return longest_sync_us_.load(std::memory_order_relaxed); }
   Durability durability() const { return options_.durability; }
   const std::string& path() const { return path_; }
 
@@ -204,6 +207,7 @@ class StoreThread {
   std::atomic<uint64_t> committed_ticket_{0};
   std::atomic<uint64_t> durable_ticket_{0};
   std::atomic<uint64_t> syncs_{0};
+  std::atomic<uint64_t> longest_sync_us_{0};  // written by the sync thread only
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> failed_submissions_{0};
   std::thread thread_;
