@@ -136,10 +136,18 @@ TEST_F(StoreThreadDurabilityTest, PeriodicSyncsWithinTheIntervalUnderLoad) {
     });
   };
   next();
-  ASSERT_TRUE(run_loop_until([&] {
+  // Bounded generously: an fdatasync on a busy shared disk can take seconds.
+  bool finished = run_loop_until_for(20000, [&] {
     return SteadyClock::now() - started > std::chrono::milliseconds(600) &&
            durable_at.size() == static_cast<size_t>(id) && committed_at.size() == durable_at.size();
-  }));
+  });
+  std::string state =
+      fmt::format("submitted {}, done {}, durable seen {}, committed {}, durable {}, syncs {}", id,
+                  committed_at.size(), durable_at.size(), store_->committed_ticket(),
+                  store_->durable_ticket(), store_->syncs());
+  // Closed here, while the callbacks' captures are alive, whatever happened.
+  EXPECT_TRUE(store_->close().is_ok());
+  ASSERT_TRUE(finished) << state;
   auto elapsed = SteadyClock::now() - started;
   ASSERT_GT(id, 10);
   // Each commit became durable within the interval plus two syncs (the one running when it
@@ -174,6 +182,36 @@ TEST_F(StoreThreadDurabilityTest, NoneSetsSynchronousOffAndStillSyncsBeforeDurab
   EXPECT_EQ(done_[1].durable, 1u) << "none: Done does not wait for a sync";
   EXPECT_EQ(store_->committed_ticket(), 2u);
   EXPECT_EQ(store_->durable_ticket(), 1u);
+  // close() syncs what is left and reports it (while `durable` is still alive).
+  EXPECT_TRUE(store_->close().is_ok());
+  EXPECT_EQ(durable, 2u);
+}
+
+TEST_F(StoreThreadDurabilityTest, AFailedGroupStopsBothTicketsAndFlushDoesNotHang) {
+  open(Durability::kPeriodic, 60000);
+  uint64_t durable = 0;
+  store_->add_durable_callback([&](uint64_t t) { durable = t; });
+  submit(1);
+  ASSERT_TRUE(run_loop_until([&] { return durable == 1; }));
+  ASSERT_TRUE(store_
+                  ->run_sync([](sqlite3* db) {
+                    // A deferred foreign key is checked at COMMIT: the whole group fails.
+                    return sqlite::exec(db,
+                                        "PRAGMA foreign_keys = ON; "
+                                        "CREATE TABLE parent(id INTEGER PRIMARY KEY); "
+                                        "CREATE TABLE child(p INTEGER REFERENCES parent(id) "
+                                        "DEFERRABLE INITIALLY DEFERRED)");
+                  })
+                  .is_ok());
+  bool failed = false;
+  store_->submit([](sqlite3* db) { return sqlite::exec(db, "INSERT INTO child VALUES(42)"); },
+                 [&](uint64_t, const Status& status) { failed = !status.is_ok(); });
+  store_->flush();  // returns although nothing more can become durable
+  EXPECT_TRUE(failed);
+  EXPECT_FALSE(store_->health().is_ok());
+  EXPECT_EQ(store_->committed_ticket(), 1u);
+  EXPECT_EQ(store_->durable_ticket(), 1u);
+  EXPECT_FALSE(store_->close().is_ok());
 }
 
 TEST_F(StoreThreadDurabilityTest, CloseSyncsWhatWasCommittedInEveryMode) {
