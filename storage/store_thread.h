@@ -19,8 +19,8 @@
 // on the durability mode (storage/durability.h, docs/durability.md):
 // - immediate: synchronous=FULL, the COMMIT itself fsyncs, durable == committed.
 // - periodic, none: COMMIT does not fsync. A sync thread fdatasyncs the WAL (none: and the
-//   database file) off the commit path, at most once per interval and within one interval
-//   of a commit; durable_ticket() advances to what was committed before that sync began.
+//   database file) off the commit path, at most once per interval and about one interval
+//   after a commit; durable_ticket() advances to what was committed before that sync began.
 // After each group the thread wakes the loop through a uv_async_t, whose callback runs each
 // submission's Done in ticket order with its own Status, then the commit callbacks, then
 // the durable callbacks; the sync thread wakes it the same way when durable_ticket() moves.
@@ -59,7 +59,8 @@ namespace topicdb::storage {
 struct StoreThreadOptions {
   // What a commit promises (see the file comment and docs/durability.md).
   Durability durability = Durability::kImmediate;
-  // periodic and none: the longest a commit waits for the sync that makes it durable.
+  // periodic and none: the most often the sync thread syncs; a commit waits about this long
+  // (plus the sync) for the sync that makes it durable.
   int durability_interval_ms = kDefaultDurabilityIntervalMs;
   // How long a statement waits for a lock held by another connection before failing.
   int busy_timeout_ms = 5000;

@@ -40,8 +40,8 @@ void StoreThread::run_syncs() {
       continue;
     }
     // At most one sync per interval unless one is asked for (flush, close): under load each
-    // sync covers every group committed since the last one. A commit waits at most one
-    // interval plus the sync itself.
+    // sync covers every group committed since the last one. A commit waits at most
+    // max(interval, the running sync) plus its own sync.
     sync_cv_.wait_until(lock, last_sync + interval,
                         [this] { return sync_stop_ || sync_requested_; });
     sync_requested_ = false;
