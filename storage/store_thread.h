@@ -2,15 +2,15 @@
 // Components (the broker state store, the document store) submit work from the loop thread;
 // results come back to the loop thread.
 //
-// Group commit: the thread takes everything queued at once and runs it in one
-// BEGIN IMMEDIATE ... COMMIT, so one fsync covers every submission that arrived while the
-// previous commit was running. Each submission runs in its own SAVEPOINT inside that
-// transaction: one that fails is rolled back alone (ROLLBACK TO + RELEASE) and reported to
-// its submitter, the others commit and the store keeps running. A failure of the group
-// itself (BEGIN, COMMIT, or an error that made SQLite drop the transaction: I/O error, disk
-// full) fails every submission of the group and turns health() non-ok for good; from then
-// on submissions are reported failed without running and durable_ticket() stops, since
-// durability can no longer be promised.
+// Group commit: the thread takes everything queued at once and runs it in one BEGIN IMMEDIATE ...
+// COMMIT, so one fsync (outside immediate mode: one background sync) covers every submission that
+// arrived while the previous commit was running. Each submission runs in its own SAVEPOINT inside
+// that transaction: one that fails is rolled back alone (ROLLBACK TO + RELEASE) and reported to its
+// submitter, the others commit and the store keeps running. A failure of the group itself (BEGIN,
+// COMMIT, or an error that made SQLite drop the transaction: I/O error, disk full) fails every
+// submission of the group and turns health() non-ok for good; from then on submissions are reported
+// failed without running and committed_ticket() and durable_ticket() stop, since durability can no
+// longer be promised. A failed background sync (periodic, none) does the same.
 //
 // Tickets increase by one per submission. committed_ticket() is the highest ticket such that
 // every submission up to it ran in a committed group; a submission that failed alone counts
@@ -59,7 +59,7 @@ namespace topicdb::storage {
 struct StoreThreadOptions {
   // What a commit promises (see the file comment and docs/durability.md).
   Durability durability = Durability::kImmediate;
-  // periodic and none: the most often the sync thread syncs; a commit waits about this long
+  // periodic and none: the shortest time between two syncs; a commit waits about this long
   // (plus the sync) for the sync that makes it durable.
   int durability_interval_ms = kDefaultDurabilityIntervalMs;
   // How long a statement waits for a lock held by another connection before failing.
