@@ -188,8 +188,9 @@ const std::vector<Option>& options() {
          return Status::ok();
        }},
       {"durability-interval-ms", "MS",
-       "periodic and none: the longest a commit waits for the background fsync that lets its "
-       "$DB change events go (default 10)",
+       "periodic and none: the background fsync runs at most once per MS while there are "
+       "unsynced commits, so a commit waits about MS (plus the fsync) before it is durable "
+       "and its $DB change events go (default 10)",
        [](Config& c, const std::string& v) {
          return parse_number<int>("durability-interval-ms", v, 1, 60000, &c.durability_interval_ms);
        }},
