@@ -5,6 +5,14 @@
 // like with a literal prefix, is_null and sort on an indexed field use the index; a filter
 // on an unindexed field scans the entity's records (through db_records_key).
 //
+// Planner hints, because SQLite has no statistics here (no ANALYZE): the entity test is
+// written likely(entity='users') and each range comparison likelihood(..., 0.05). Without
+// them SQLite rates "entity=?" on db_records_key as selective as "field=?" on the
+// expression index and, since db_records_key also yields the "ORDER BY id" tie-break order
+// for free, walks every record of the entity instead of using the index. likely() leaves
+// the term as it is for the partial index's WHERE entity='users' (SQLite skips the hint
+// when it checks that the query implies it).
+//
 // Type rules (SQL has no JSON types: json_extract gives NULL for null and for a missing
 // field, 1/0 for true/false, the JSON text of an object or array), made exact with
 // json_type beside the indexable comparison:
