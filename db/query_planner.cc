@@ -194,7 +194,9 @@ PlannedQuery plan_list(std::string_view entity, const ListQuery& query, int64_t 
   for (const SortKey& key : query.sort) {
     sql += json_extract_sql(key.field) + (key.descending ? " DESC, " : " ASC, ");
   }
-  sql += "id ASC";
+  // The tie-break runs the way the last key does, so an index on (field, id) serves
+  // "ORDER BY field DESC, id DESC" by one backward walk, without sorting the ties.
+  sql += !query.sort.empty() && query.sort.back().descending ? "id DESC" : "id ASC";
   plan.params.push_back(static_cast<int64_t>(query.limit));
   sql += " LIMIT ?" + std::to_string(plan.params.size());
   plan.params.push_back(static_cast<int64_t>(query.offset));

@@ -28,7 +28,12 @@
 //  - is_null: the field is null or missing; is_not_null: present and not null.
 // Sort order (SQLite's): missing and null first, then numbers and booleans (as 0/1) by
 // value, then strings, objects and arrays by their text; desc reverses it. Ties are broken
-// by id ascending, so paging with offset is stable.
+// by id (in the direction of the last sort key; ascending without sort), so paging with
+// offset is stable. Without sort a list is in id order (MQDB's order: by key).
+//
+// Index shape: an index on (field..., id) WHERE entity='x' serves "field = ? ORDER BY id"
+// and "ORDER BY field, id" without any sort step; an index on (field...) alone still finds
+// the rows but sorts the matches (or the ties) by id.
 #pragma once
 
 #include <cstdint>

@@ -148,8 +148,10 @@ TEST_F(ListTest, SortAscDescWithMissingFirstAndIdAsTieBreaker) {
   EXPECT_EQ(sorted({{{"field", "age"}}}), (Ids{"p5", "p2", "p1", "p4", "p3"}));  // asc default
   EXPECT_EQ(sorted({{{"field", "name"}, {"direction", "desc"}}}),
             (Ids{"p4", "p3", "p2", "p1", "p5"}));
-  // Equal keys (all missing): by id.
+  // Equal keys (all missing): by id, the way the last key runs.
   EXPECT_EQ(sorted({{{"field", "nope"}, {"direction", "desc"}}}),
+            (Ids{"p5", "p4", "p3", "p2", "p1"}));
+  EXPECT_EQ(sorted({{{"field", "nope"}, {"direction", "asc"}}}),
             (Ids{"p1", "p2", "p3", "p4", "p5"}));
 }
 
@@ -161,9 +163,11 @@ TEST_F(ListTest, SortOnSeveralKeys) {
   put("scores", "e", {{"team", "x"}, {"points", 3}});
   Json sort = {{{"field", "team"}, {"direction", "asc"}},
                {{"field", "points"}, {"direction", "desc"}}};
-  EXPECT_EQ(list_ids("scores", {{"sort", sort}}), (Ids{"c", "e", "a", "b", "d"}));
+  EXPECT_EQ(list_ids("scores", {{"sort", sort}}), (Ids{"e", "c", "a", "b", "d"}));
   sort = {{{"field", "points"}, {"direction", "asc"}}, {{"field", "team"}, {"direction", "desc"}}};
-  EXPECT_EQ(list_ids("scores", {{"sort", sort}}), (Ids{"d", "a", "b", "c", "e"}));
+  EXPECT_EQ(list_ids("scores", {{"sort", sort}}), (Ids{"d", "a", "b", "e", "c"}));
+  sort = {{{"field", "team"}, {"direction", "desc"}}, {{"field", "points"}, {"direction", "asc"}}};
+  EXPECT_EQ(list_ids("scores", {{"sort", sort}}), (Ids{"d", "b", "a", "c", "e"}));
 }
 
 TEST_F(ListTest, PagingBoundaries) {

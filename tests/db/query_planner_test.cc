@@ -107,6 +107,24 @@ TEST_F(QueryPlannerTest, AnUnindexedFieldScansTheEntity) {
   EXPECT_FALSE(contains(plan, "dbidx_")) << plan;
 }
 
+// With id as the index's last column (see query_planner.h), the default id order and a
+// sort on the field need no sort step at all: a LIMIT stops the walk early, whatever the
+// number of matches.
+TEST_F(QueryPlannerTest, AnIndexEndingInIdNeedsNoSortStep) {
+  create_index("dbidx_people_2", "people", {"score"});
+  sql("DROP INDEX dbidx_people_2");
+  sql("CREATE INDEX dbidx_people_2 ON db_records(" + json_extract_sql("score") +
+      ", id) WHERE entity='people'");
+  std::string plan = plan_of(filter("score", "eq", 3));
+  EXPECT_TRUE(contains(plan, "SEARCH db_records USING INDEX dbidx_people_2 (<expr>=?)")) << plan;
+  EXPECT_FALSE(contains(plan, "TEMP B-TREE")) << plan;
+  for (const char* direction : {"asc", "desc"}) {
+    plan = plan_of({{"sort", {{{"field", "score"}, {"direction", direction}}}}});
+    EXPECT_TRUE(contains(plan, "SCAN db_records USING INDEX dbidx_people_2")) << plan;
+    EXPECT_FALSE(contains(plan, "TEMP B-TREE")) << plan;
+  }
+}
+
 TEST_F(QueryPlannerTest, IndexedQueriesReturnTheSameAsScans) {
   EXPECT_EQ(list_ids("people", filter("age", "in", {3, 1, 17})),
             (std::vector<std::string>{"p1", "p17", "p3"}));
