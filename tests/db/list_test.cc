@@ -211,6 +211,12 @@ TEST_F(ListTest, ProjectionOnEveryRecord) {
                                           {"id":"p2","name":"bob","address":{"city":"Bergen"}}])"));
 }
 
+TEST_F(ListTest, AnUncheckedEntityNameNeverReachesTheSql) {
+  Answer answer = list("people' OR '1'='1", Json::object());
+  EXPECT_EQ(answer.code, 400);
+  EXPECT_TRUE(answer.data.is_null());
+}
+
 TEST_F(ListTest, LimitsOnFiltersAndSortKeys) {
   QueryLimits limits;
   limits.max_filters = 2;
