@@ -83,6 +83,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{R"({"includes":{}})", "includes must be an array"},
         BadCase{R"({"include":["a.b.c.d"]})", "include[0]: 'a.b.c.d' nests deeper than 3"},
         BadCase{R"({"include":[""]})", "include[0]"},
+        BadCase{R"({"includes":["a","b","c","d","e","f","g","h","i","j","k","l","m","n","o",
+                   "p","q"]})",
+                "too many includes: 17 (at most 16)"},
         BadCase{R"({"includes":[],"include":[]})", "either includes or include"}));
 
 TEST(ListQueryTest, TooManyFiltersOrSortKeysSaySo) {
