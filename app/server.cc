@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 
+#include <sqlite3.h>
 #include <uv.h>
 
 #include "base/log.h"
@@ -57,6 +58,9 @@ struct SignalWatch {
 int run_server(const Config& config) {
   log::set_level(config.log_level);
   std::signal(SIGPIPE, SIG_IGN);  // a peer closing mid-write is an error code, not a signal
+  // SQLite's allocation statistics take a global mutex on every malloc, shared by the store
+  // thread and every reader; nothing here reads them. Must precede the first SQLite call.
+  sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
