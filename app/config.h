@@ -2,6 +2,7 @@
 // the same keys (flags win). Parsing returns a Status with a one-line message for the user.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,6 +26,10 @@ struct Config {
   bool sqlite_synchronous_full = true;
   std::string auth_hmac_secret;  // empty = the HMAC enhanced-auth plugin is off
   broker::BrokerOptions broker;
+  // --- authentication and authorization (plugins/file_auth.h) ---
+  std::string password_file;            // empty: none
+  std::string acl_file;                 // empty: none (everything allowed)
+  std::optional<bool> allow_anonymous;  // unset: off with a password file, on without one
   bool show_help = false;
   bool show_version = false;
 };

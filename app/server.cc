@@ -11,6 +11,7 @@
 
 #include <uv.h>
 
+#include "app/auth_setup.h"
 #include "base/log.h"
 #include "base/uv_clock.h"
 #include "broker/broker.h"
@@ -100,6 +101,12 @@ int run_server(const Config& config) {
     std::string bound;
     if (!restored.is_ok()) {
       std::fprintf(stderr, "topicdb: cannot load broker state: %s\n", restored.to_string().c_str());
+      exit_code = 1;
+    }
+    // Password file, ACL file, anonymous rule; SIGHUP rereads the files.
+    Result<std::unique_ptr<AuthSetup>> auth = AuthSetup::install(config, &loop, broker);
+    if (exit_code == 0 && !auth.is_ok()) {
+      std::fprintf(stderr, "topicdb: %s\n", auth.status().message().c_str());
       exit_code = 1;
     }
     for (const ListenAddress& addr : config.listen) {
