@@ -23,6 +23,7 @@ Result<std::unique_ptr<AuthSetup>> AuthSetup::install(const Config& config, uv_l
   if (auto authenticator = setup->auth_->make_authenticator()) {
     broker.set_authenticator(std::move(authenticator));
   }
+  if (auto scram = setup->auth_->make_scram_plugin()) broker.add_auth_plugin(std::move(scram));
   if (auto authorizer = setup->auth_->make_authorizer()) {
     broker.set_authorizer(std::move(authorizer));
   }

@@ -92,7 +92,10 @@ void Broker::handle_auth(Connection& c, const mqtt::AuthPacket& a) {
     disconnect(c, mqtt::reason::kBadAuthenticationMethod, "authentication method is gone");
     return;
   }
-  c.auth().exchange = plugin->begin(c.session->client_id(), std::nullopt);
+  // The user name of the CONNECT: a method that proves a user (SCRAM) must prove the same one.
+  const std::string* username = c.username();
+  c.auth().exchange = plugin->begin(
+      c.session->client_id(), username ? std::optional<std::string>(*username) : std::nullopt);
   continue_authentication(c, data);
 }
 

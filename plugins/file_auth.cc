@@ -123,6 +123,14 @@ std::unique_ptr<broker::Authorizer> FileAuth::make_authorizer() {
   return std::make_unique<AclAuthorizer>(shared_from_this());
 }
 
+std::unique_ptr<broker::AuthPlugin> FileAuth::make_scram_plugin() {
+  if (options_.password_file.empty()) return nullptr;
+  return make_scram_auth([auth = shared_from_this()](std::string_view user) {
+    const ScramKeys* keys = auth->passwords_ ? auth->passwords_->find_scram(user) : nullptr;
+    return keys ? std::optional<ScramKeys>(*keys) : std::nullopt;
+  });
+}
+
 std::string FileAuth::password_mac(std::string_view password) const {
   std::string mac(32, '\0');
   size_t len = 0;

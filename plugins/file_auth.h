@@ -22,6 +22,7 @@
 #include "broker/authorizer.h"
 #include "plugins/acl_file.h"
 #include "plugins/password_file.h"
+#include "plugins/scram_auth.h"
 
 namespace topicdb::plugins {
 
@@ -45,6 +46,9 @@ class FileAuth : public std::enable_shared_from_this<FileAuth> {
   // share this object's current contents.
   std::unique_ptr<broker::Authenticator> make_authenticator();
   std::unique_ptr<broker::Authorizer> make_authorizer();
+  // SCRAM-SHA-256 (MQTT 5 enhanced authentication) with the keys of the password file's
+  // "#scram" lines; null without a password file.
+  std::unique_ptr<broker::AuthPlugin> make_scram_plugin();
 
   bool allow_anonymous() const { return allow_anonymous_; }
   // Basic authentication (see broker/authenticator.h).

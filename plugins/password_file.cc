@@ -15,6 +15,7 @@ namespace topicdb::plugins {
 namespace {
 
 constexpr size_t kDigestBytes = 64;  // SHA-512
+constexpr std::string_view kScramLinePrefix = "#scram ";
 // mosquitto 2.1's Argon2id parameters: one pass over 46 MiB, one lane.
 constexpr uint32_t kArgon2TimeCost = 1;
 constexpr uint32_t kArgon2MemoryKiB = 47104;
@@ -191,6 +192,19 @@ PasswordFile PasswordFile::parse(std::string_view text, std::vector<std::string>
     text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
     ++line_no;
     line = trim(line);
+    if (line.starts_with(kScramLinePrefix)) {
+      std::string_view rest = line.substr(kScramLinePrefix.size());
+      size_t colon = rest.find(':');
+      auto keys = colon == std::string_view::npos
+                      ? Result<ScramKeys>(Status::invalid_argument("no ':' between user and keys"))
+                      : parse_scram_keys(rest.substr(colon + 1));
+      if (!keys.is_ok()) {
+        warn("SCRAM keys: " + keys.status().message() + "; line ignored");
+        continue;
+      }
+      file.scram_[std::string(trim(rest.substr(0, colon)))] = std::move(*keys);
+      continue;
+    }
     if (line.empty() || line.front() == '#') continue;
     size_t colon = line.find(':');
     if (colon == std::string_view::npos) {
@@ -222,6 +236,11 @@ Result<PasswordFile> PasswordFile::load(const std::string& path,
   text << in.rdbuf();
   if (in.bad()) return Status::io_error("cannot read password file '" + path + "'");
   return parse(text.str(), warnings);
+}
+
+const ScramKeys* PasswordFile::find_scram(std::string_view user) const {
+  auto it = scram_.find(std::string(user));
+  return it == scram_.end() ? nullptr : &it->second;
 }
 
 const PasswordHash* PasswordFile::find(std::string_view user) const {

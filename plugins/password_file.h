@@ -11,7 +11,8 @@
 //                            verified with libargon2
 //
 // As mosquitto does, a line with a hash it cannot read drops that user (with a warning)
-// instead of failing the whole file.
+// instead of failing the whole file. A line "#scram USER:SCRAM-SHA-256$..." (a comment to
+// mosquitto) holds USER's SCRAM-SHA-256 keys (plugins/scram_auth.h).
 #pragma once
 
 #include <string>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "plugins/scram_auth.h"
 
 namespace topicdb::plugins {
 
@@ -59,10 +61,13 @@ class PasswordFile {
 
   // The hash stored for `user`, or null.
   const PasswordHash* find(std::string_view user) const;
+  // The SCRAM-SHA-256 keys of `user`, or null.
+  const ScramKeys* find_scram(std::string_view user) const;
   size_t size() const { return users_.size(); }
 
  private:
   std::unordered_map<std::string, PasswordHash> users_;
+  std::unordered_map<std::string, ScramKeys> scram_;
 };
 
 // Base64 (RFC 4648, with padding, no line breaks), as mosquitto's files use it.

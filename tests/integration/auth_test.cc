@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "plugins/password_file.h"
+#include "plugins/scram_auth.h"
 #include "tests/integration/broker_process.h"
 #include "tests/integration/raw_client.h"
 #include "tests/integration/v5_client.h"
@@ -218,6 +220,79 @@ TEST_F(AuthTest, SighupAddsAUserWithoutDroppingConnections) {
   ASSERT_TRUE(again);
   EXPECT_EQ(again->payload, "still allowed");
   EXPECT_TRUE(broker_.stop());
+}
+
+// SCRAM-SHA-256 through MQTT 5 AUTH packets, with the keys `topicdb passwd add` wrote.
+TEST_F(AuthTest, ScramLoginWithKeysFromPasswd) {
+  const std::string pw = dir_.path() + "/passwd";
+  ProcessResult r = run_process(
+      {"/bin/sh", "-c",
+       std::string("printf 'scram pw\\n' | ") + TOPICDB_BINARY + " passwd add " + pw + " sam"},
+      milliseconds(20000));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_TRUE(start({"--password-file", pw, "--acl-file", file("acl", "user sam\ntopic s/#\n")}));
+
+  auto scram = [&](const std::string& user, const std::string& password,
+                   const std::string& connect_user) -> std::optional<m::ConnackPacket> {
+    V5Client c(port());
+    if (!c.raw().connect(port())) return std::nullopt;
+    const std::string first_bare = "n=" + user + ",r=clientnonce123";
+    m::ConnectPacket p = v5_connect("s-" + user, connect_user, std::nullopt);
+    p.properties.authentication_method = plugins::kScramMethod;
+    p.properties.authentication_data = "n,," + first_bare;
+    if (!c.send(p)) return std::nullopt;
+    auto challenge = c.recv_type(m::PacketType::kAuth);
+    if (!challenge) {
+      auto other = c.recv();
+      if (other) {
+        if (auto* ack = other->get<m::ConnackPacket>()) return *ack;
+      }
+      return std::nullopt;
+    }
+    const std::string server_first =
+        challenge->get<m::AuthPacket>()->properties.authentication_data.value_or("");
+    // r=NONCE,s=SALT,i=ITERATIONS
+    const size_t s_at = server_first.find(",s="), i_at = server_first.find(",i=");
+    EXPECT_NE(i_at, std::string::npos) << server_first;
+    const std::string nonce = server_first.substr(2, s_at - 2);
+    auto salt = plugins::base64_decode(server_first.substr(s_at + 3, i_at - s_at - 3));
+    const int iterations = std::stoi(server_first.substr(i_at + 3));
+    EXPECT_TRUE(salt.is_ok());
+    const std::string without_proof = "c=biws,r=" + nonce;
+    const std::string auth_message = first_bare + "," + server_first + "," + without_proof;
+    m::AuthPacket answer;
+    answer.reason_code = m::reason::kContinueAuthentication;
+    answer.properties.authentication_method = plugins::kScramMethod;
+    answer.properties.authentication_data = without_proof + ",p=" +
+                                            plugins::base64_encode(plugins::scram_client_proof(
+                                                password, *salt, iterations, auth_message));
+    std::string out;
+    m::encode(answer, &out);
+    if (!c.send_bytes(out)) return std::nullopt;
+    auto done = c.recv_type(m::PacketType::kConnack);
+    if (!done) return std::nullopt;
+    m::ConnackPacket ack = *done->get<m::ConnackPacket>();
+    if (ack.reason_code == 0) {
+      EXPECT_EQ(ack.properties.authentication_data.value_or(""),
+                "v=" + plugins::base64_encode(plugins::scram_server_signature(
+                           password, *salt, iterations, auth_message)))
+          << "the broker's signature does not prove it holds sam's keys";
+      uint8_t reason = 0xff;
+      EXPECT_TRUE(c.publish("s/1", "x", 1, {}, false, &reason));  // the ACL applies to sam
+      EXPECT_LT(reason, 0x80);
+    }
+    return ack;
+  };
+  auto ok = scram("sam", "scram pw", "sam");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->reason_code, 0);
+  auto wrong = scram("sam", "not it", "sam");
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->reason_code, m::reason::kNotAuthorized);
+  // Proving "sam" while the CONNECT names someone else would borrow sam's ACL for them.
+  auto other = scram("sam", "scram pw", "root");
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->reason_code, m::reason::kNotAuthorized);
 }
 
 // ACL used by the publish/subscribe tests; alice's rules and an anonymous section.
