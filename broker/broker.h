@@ -117,6 +117,9 @@ class Broker final : public ConnectionOwner, public net::StreamAcceptor, public 
   // refusal of a failed login.
   void check_login(Connection& c, std::unique_ptr<mqtt::ConnectPacket> p);
   void finish_login(uint64_t connection_id, const Status& verdict);
+  // Counts a failed login (password or enhanced method) and sends the CONNACK refusal
+  // `code` after the throttle's delay; the CONNECT stays held until then.
+  void refuse_failed_login(Connection& c, uint8_t code, const std::string& why);
   // handle_auth.cc
   AuthPlugin* find_auth_plugin(const std::string& method) const;
   void handle_auth(Connection& c, const mqtt::AuthPacket& a);

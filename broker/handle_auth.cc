@@ -55,7 +55,8 @@ void Broker::continue_authentication(Connection& c, std::string_view client_data
       log::info("authentication of {} failed: {}", c.peer(), step.reason);
       c.auth().exchange.reset();
       if (connecting) {
-        refuse_connect(c, c.version, mqtt::reason::kNotAuthorized, step.reason);
+        // A wrong proof is a failed login like a wrong password: slowed per address.
+        refuse_failed_login(c, mqtt::reason::kNotAuthorized, step.reason);
       } else {
         disconnect(c, mqtt::reason::kNotAuthorized, step.reason);
       }

@@ -51,16 +51,20 @@ void Broker::finish_login(uint64_t connection_id, const Status& verdict) {
     refuse_connect(c, c.version, code, verdict.message());
     return;
   }
+  refuse_failed_login(c, code, verdict.message());
+}
+
+void Broker::refuse_failed_login(Connection& c, uint8_t code, const std::string& why) {
   ++stats_.auth_failures;
   const std::string peer = c.peer();
   const int64_t delay =
       login_throttle_.on_failure(LoginThrottle::address_of(peer), clock_->now_ms());
-  log::info("login of {} ('{}') failed: {}; refused in {} ms", peer, client_id, verdict.message(),
-            delay);
+  log::info("login of {} ('{}') failed: {}; refused in {} ms", peer,
+            c.auth().pending_connect ? c.auth().pending_connect->client_id : "", why, delay);
   // The timer belongs to the connection: if the client goes first, the refusal never runs.
   c.auth().refusal_timer = clock_->make_timer();
   Connection* conn = &c;
-  c.auth().refusal_timer->start(delay, 0, [this, conn, code, why = verdict.message()] {
+  c.auth().refusal_timer->start(delay, 0, [this, conn, code, why] {
     if (conn->is_open()) refuse_connect(*conn, conn->version, code, why);
   });
 }

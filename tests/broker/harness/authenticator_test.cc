@@ -147,6 +147,42 @@ TEST_F(AuthenticatorTest, EnhancedAuthenticationIsNotAskedAgain) {
   EXPECT_TRUE(auth_->asked.empty());
 }
 
+// An enhanced method that refuses every client at once.
+class RefusingPlugin final : public AuthPlugin {
+ public:
+  const std::string& method() const override { return method_; }
+  std::unique_ptr<AuthExchange> begin(const std::string&,
+                                      const std::optional<std::string>&) override {
+    struct Refuse final : AuthExchange {
+      Step on_client_data(std::string_view) override {
+        return Step{Outcome::kFailure, "", "wrong proof"};
+      }
+    };
+    return std::make_unique<Refuse>();
+  }
+
+ private:
+  std::string method_ = "REFUSE";
+};
+
+TEST_F(AuthenticatorTest, FailedEnhancedAuthenticationIsSlowedToo) {
+  h_.broker().add_auth_plugin(std::make_unique<RefusingPlugin>());
+  ConnectOptions o;
+  o.client_id = "e";
+  o.properties.authentication_method = "REFUSE";
+  TestClient& c = h_.connect(o);
+  EXPECT_FALSE(c.connack());
+  h_.advance(99);
+  EXPECT_FALSE(c.take(PacketType::kConnack));
+  h_.advance(1);
+  auto connack = c.take(PacketType::kConnack);
+  ASSERT_TRUE(connack);
+  EXPECT_EQ(std::get<mqtt::ConnackPacket>(connack->packet).reason_code,
+            mqtt::reason::kNotAuthorized);
+  EXPECT_EQ(h_.broker().stats().auth_failures, 1u);
+  EXPECT_TRUE(auth_->asked.empty());  // no password check for an enhanced method
+}
+
 TEST(ResponseTopicProtectionTest, OnlyTheClientItselfReadsItsResponsePrefix) {
   BrokerHarness h;
   TestClient& c = h.connect("me");
