@@ -92,6 +92,7 @@ Status FileAuth::load_passwords() {
   for (const std::string& w : warnings) log::warn("{}: {}", options_.password_file, w);
   log::info("password file {}: {} users", options_.password_file, file->size());
   passwords_ = std::make_shared<const PasswordFile>(std::move(*file));
+  if (int usual = passwords_->usual_pbkdf2_iterations(); usual > 0) decoy_.iterations = usual;
   verified_.clear();
   return Status::ok();
 }

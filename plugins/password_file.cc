@@ -225,6 +225,16 @@ PasswordFile PasswordFile::parse(std::string_view text, std::vector<std::string>
     if (file.users_.contains(user)) warn("user '" + user + "' appears again; the later line wins");
     file.users_[user] = std::move(*hash);
   }
+  std::unordered_map<int, size_t> counts;
+  size_t best = 0;
+  for (const auto& [user, hash] : file.users_) {
+    if (hash.kind != PasswordHashKind::kPbkdf2Sha512) continue;
+    size_t n = ++counts[hash.iterations];
+    if (n > best) {
+      best = n;
+      file.usual_iterations_ = hash.iterations;
+    }
+  }
   return file;
 }
 

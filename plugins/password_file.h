@@ -64,10 +64,14 @@ class PasswordFile {
   // The SCRAM-SHA-256 keys of `user`, or null.
   const ScramKeys* find_scram(std::string_view user) const;
   size_t size() const { return users_.size(); }
+  // The iteration count most $7$ entries use (0 without any): what a decoy check for an
+  // unknown user should cost, so timing does not tell which names exist.
+  int usual_pbkdf2_iterations() const { return usual_iterations_; }
 
  private:
   std::unordered_map<std::string, PasswordHash> users_;
   std::unordered_map<std::string, ScramKeys> scram_;
+  int usual_iterations_ = 0;
 };
 
 // Base64 (RFC 4648, with padding, no line breaks), as mosquitto's files use it.

@@ -145,6 +145,7 @@ TEST(PasswordFileTest, FileLinesFollowMosquittoRules) {
   EXPECT_EQ(file.find("short"), nullptr);
   EXPECT_EQ(file.find("zero"), nullptr);
   EXPECT_EQ(warnings.size(), 5u);
+  EXPECT_EQ(file.usual_pbkdf2_iterations(), 1000);
   for (const std::string& w : warnings) EXPECT_TRUE(w.starts_with("line ")) << w;
 }
 
