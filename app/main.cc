@@ -5,6 +5,7 @@
 
 #include "app/config.h"
 #include "app/db_cli.h"
+#include "app/passwd_cli.h"
 #include "app/server.h"
 
 namespace {
@@ -16,6 +17,8 @@ void print_usage(FILE* out) {
                "  serve     run the MQTT broker (see 'topicdb serve --help')\n"
                "  db        create, read, update, delete, list, watch records of a running\n"
                "            broker over MQTT 5 (see 'topicdb db --help')\n"
+               "  passwd    add, remove or list users of a password file (see 'topicdb passwd "
+               "--help')\n"
                "  version   print the version\n");
 }
 
@@ -35,6 +38,7 @@ int main(int argc, char** argv) {
     args.erase(args.begin());
     return topicdb::app::run_db_command(args);
   }
+  if (args[0] == "passwd") return topicdb::app::run_passwd({args.begin() + 1, args.end()});
   if (args[0] != "serve") {
     std::fprintf(stderr, "topicdb: unknown command '%s' (try 'topicdb --help')\n", args[0].c_str());
     return 2;

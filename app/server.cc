@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 #include <uv.h>
 
+#include "app/auth_setup.h"
 #include "base/log.h"
 #include "base/uv_clock.h"
 #include "broker/broker.h"
@@ -130,6 +131,12 @@ int run_server(const Config& config) {
     std::string bound;
     if (!restored.is_ok()) {
       std::fprintf(stderr, "topicdb: cannot load broker state: %s\n", restored.to_string().c_str());
+      exit_code = 1;
+    }
+    // Password file, ACL file, anonymous rule; SIGHUP rereads the files.
+    Result<std::unique_ptr<AuthSetup>> auth = AuthSetup::install(config, &loop, broker);
+    if (exit_code == 0 && !auth.is_ok()) {
+      std::fprintf(stderr, "topicdb: %s\n", auth.status().message().c_str());
       exit_code = 1;
     }
     // After restore, so the sessions that the outbox's unrouted events are for exist.
