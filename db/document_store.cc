@@ -303,7 +303,8 @@ class DocumentStore::Impl {
   }
 
   void route_events() {
-    if (sink_ == nullptr || !outbox_loaded_ || routing_) return;
+    // Before start() events wait; started without a sink (tools) they are routed to no one.
+    if (!outbox_loaded_ || routing_) return;
     routing_ = true;  // a sink that runs a request re-enters here
     uint64_t durable = store_->durable_ticket();
     while (!pending_.empty()) {
@@ -313,7 +314,7 @@ class DocumentStore::Impl {
       pending_.erase(it);
       if (pending.event.sequence <= emitted_seq_) continue;
       emitted_seq_ = pending.event.sequence;
-      sink_->on_change(pending.event);
+      if (sink_ != nullptr) sink_->on_change(pending.event);
     }
     routing_ = false;
     persist_routed(/*closing=*/false);

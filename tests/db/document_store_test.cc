@@ -230,5 +230,29 @@ TEST_F(DbDocumentStoreTest, SqlErrorIsUnavailableAndChangesNothing) {
   EXPECT_TRUE(store_->health().is_ok()) << "one failed submission does not stop the store";
 }
 
+TEST_F(DbDocumentStoreTest, WritesBeforeStartLeaveOnceAtStart) {
+  close_store();
+  auto store =
+      storage::StoreThread::open(&loop_, path_, {db_schema()}, {.synchronous_full = false});
+  ASSERT_TRUE(store.is_ok());
+  store_ = std::move(store).value();
+  docs_ = std::move(DocumentStore::open(&loop_, &clock_, store_.get()).value());
+  ASSERT_EQ(create("users", {{"id", "early"}}).code, 200);
+  EXPECT_TRUE(sink_.events.empty()) << "no sink yet";
+  ASSERT_TRUE(docs_->start(&sink_).is_ok());
+  ASSERT_TRUE(wait_events(1));
+  ASSERT_EQ(create("users", {{"id", "late"}}).code, 200);
+  ASSERT_TRUE(wait_events(2));
+  ASSERT_EQ(sink_.events.size(), 2u) << "the early event left once, not twice";
+  EXPECT_EQ(sink_.events[0].id, "early");
+  EXPECT_EQ(sink_.events[1].sequence, 2u);
+}
+
+TEST_F(DbDocumentStoreTest, ClosedStoreAnswersUnavailable) {
+  ASSERT_TRUE(docs_->close().is_ok());
+  EXPECT_EQ(create("users", {{"a", 1}}).code, 503);
+  EXPECT_EQ(read("users", "x").code, 503);
+}
+
 }  // namespace
 }  // namespace topicdb::db
