@@ -144,6 +144,28 @@ const std::vector<Option>& options() {
        [](Config& c, const std::string& v) {
          return parse_number<uint32_t>("sys-interval", v, 0, 86400, &c.broker.sys_interval_s);
        }},
+      {"db-max-payload", "BYTES",
+       "largest $DB request payload; a larger one gets a 413 answer (default 262144)",
+       [](Config& c, const std::string& v) {
+         return parse_number<size_t>("db-max-payload", v, 2, 268435455, &c.db_max_payload);
+       }},
+      {"db-max-inflight", "N",
+       "$DB requests of one connection running at once, QoS 0 included; beyond it a 503 "
+       "answer (default 1024)",
+       [](Config& c, const std::string& v) {
+         return parse_number<size_t>("db-max-inflight", v, 1, 1000000, &c.db_max_inflight);
+       }},
+      {"db-event-retention-hours", "H", "hours the $DB change log is kept for replay (default 24)",
+       [](Config& c, const std::string& v) {
+         return parse_number<int64_t>("db-event-retention-hours", v, 1, 87600,
+                                      &c.db_event_retention_hours);
+       }},
+      {"db-event-retention-count", "N",
+       "most events the $DB change log keeps for replay (default 1000000)",
+       [](Config& c, const std::string& v) {
+         return parse_number<uint64_t>("db-event-retention-count", v, 1, 1000000000000,
+                                       &c.db_event_retention_count);
+       }},
       {"auth-hmac-secret", "SECRET",
        "enables MQTT 5 enhanced authentication method TOPICDB-HMAC-SHA256 with this shared "
        "secret (put it in the --config file rather than on the command line)",
@@ -153,10 +175,32 @@ const std::vector<Option>& options() {
          c.auth_hmac_secret = v;
          return Status::ok();
        }},
-      {"sqlite-synchronous-full", "BOOL",
-       "fsync every commit so acknowledged messages survive power loss (default true)",
+      {"durability", "MODE",
+       "immediate: every commit is fsynced before it is acknowledged; periodic: acknowledged "
+       "on commit, fsynced in the background at least every --durability-interval-ms; none: "
+       "acknowledged on commit, SQLite never fsyncs (a power loss may lose or damage "
+       "anything). Governs broker state and $DB alike; see docs/durability.md "
+       "(default immediate)",
+       [](Config& c, const std::string& v) -> Status {
+         auto mode = storage::parse_durability(v);
+         if (!mode.is_ok()) return mode.status();
+         c.durability = *mode;
+         return Status::ok();
+       }},
+      {"durability-interval-ms", "MS",
+       "periodic and none: the longest a commit waits for the background fsync that lets its "
+       "$DB change events go (default 10)",
        [](Config& c, const std::string& v) {
-         return parse_bool("sqlite-synchronous-full", v, &c.sqlite_synchronous_full);
+         return parse_number<int>("durability-interval-ms", v, 1, 60000, &c.durability_interval_ms);
+       }},
+      {"sqlite-synchronous-full", "BOOL",
+       "alias kept from earlier releases: true = --durability immediate, false = "
+       "--durability periodic (the later of the two options wins)",
+       [](Config& c, const std::string& v) -> Status {
+         bool full = true;
+         TDB_RETURN_IF_ERROR(parse_bool("sqlite-synchronous-full", v, &full));
+         c.durability = full ? storage::Durability::kImmediate : storage::Durability::kPeriodic;
+         return Status::ok();
        }},
   };
   return kOptions;

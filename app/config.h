@@ -2,6 +2,8 @@
 // the same keys (flags win). Parsing returns a Status with a one-line message for the user.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -9,6 +11,7 @@
 #include "base/log.h"
 #include "base/status.h"
 #include "broker/broker_options.h"
+#include "storage/durability.h"
 
 namespace topicdb::app {
 
@@ -22,9 +25,16 @@ struct Config {
   std::string data_dir = "./topicdb-data";
   std::string config_file;
   log::Level log_level = log::Level::kInfo;
-  bool sqlite_synchronous_full = true;
+  // --durability, --durability-interval-ms and their alias --sqlite-synchronous-full.
+  storage::Durability durability = storage::Durability::kImmediate;
+  int durability_interval_ms = storage::kDefaultDurabilityIntervalMs;
   std::string auth_hmac_secret;  // empty = the HMAC enhanced-auth plugin is off
   broker::BrokerOptions broker;
+  // The $DB document database: request and answer limits, change-log retention.
+  size_t db_max_payload = 256 * 1024;
+  size_t db_max_inflight = 1024;
+  int64_t db_event_retention_hours = 24;
+  uint64_t db_event_retention_count = 1'000'000;
   bool show_help = false;
   bool show_version = false;
 };

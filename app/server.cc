@@ -16,6 +16,9 @@
 #include "broker/broker.h"
 #include "broker/persist/sqlite_state_store.h"
 #include "broker/persist/state_schema.h"
+#include "db/adapter/db_topic_handler.h"
+#include "db/db_schema.h"
+#include "db/document_store.h"
 #include "net/loop_buffers.h"
 #include "plugins/hmac_challenge_auth.h"
 #include "storage/store_thread.h"
@@ -76,14 +79,24 @@ int run_server(const Config& config) {
   UvClock clock(&loop);
   // One database and one store thread for the node; each component keeps its own tables.
   storage::StoreThread::Options store_options;
-  store_options.synchronous_full = config.sqlite_synchronous_full;
-  auto database = storage::StoreThread::open(&loop, data_dir + "/topicdb.sqlite3",
-                                             {broker::state_schema()}, store_options);
+  store_options.durability = config.durability;
+  store_options.durability_interval_ms = config.durability_interval_ms;
+  auto database =
+      storage::StoreThread::open(&loop, data_dir + "/topicdb.sqlite3",
+                                 {broker::state_schema(), db::db_schema()}, store_options);
   Result<std::unique_ptr<broker::SqliteStateStore>> store =
       database.is_ok() ? broker::SqliteStateStore::open(database->get()) : database.status();
-  if (!store.is_ok()) {
+  // The document store after the state store (it shares the store thread), closed before it.
+  db::DocumentStore::Options document_options;
+  document_options.event_retention_ms = config.db_event_retention_hours * 3600 * 1000;
+  document_options.event_retention_count = config.db_event_retention_count;
+  Result<std::unique_ptr<db::DocumentStore>> documents =
+      store.is_ok() ? db::DocumentStore::open(&loop, &clock, database->get(), document_options)
+                    : store.status();
+  if (!documents.is_ok()) {
     std::fprintf(stderr, "topicdb: cannot open the database: %s\n",
-                 store.status().to_string().c_str());
+                 documents.status().to_string().c_str());
+    if (store.is_ok()) (*store)->close();
     if (database.is_ok()) (*database)->close();
     uv_run(&loop, UV_RUN_NOWAIT);  // lets the store thread release its wake-up handle
     uv_loop_close(&loop);
@@ -96,11 +109,32 @@ int run_server(const Config& config) {
     if (!config.auth_hmac_secret.empty()) {
       broker.add_auth_plugin(plugins::make_hmac_challenge_auth(config.auth_hmac_secret));
     }
+    // $DB requests go to the document store; its answers and events come back through the
+    // broker. The handler is stopped before the broker goes (see the watcher below).
+    db::adapter::DbTopicHandler::Options db_options;
+    db_options.max_payload = config.db_max_payload;
+    db_options.max_inflight = config.db_max_inflight;
+    db::DocumentStore* document_store = documents->get();
+    db::adapter::DbTopicHandler db_handler(
+        &broker, &clock,
+        [document_store](db::Request request, db::DocumentStore::Done done) {
+          document_store->execute(std::move(request), std::move(done));
+        },
+        db_options);
+    broker.add_reserved_handler("$DB/", &db_handler);
     Status restored = broker.restore();
     std::string bound;
     if (!restored.is_ok()) {
       std::fprintf(stderr, "topicdb: cannot load broker state: %s\n", restored.to_string().c_str());
       exit_code = 1;
+    }
+    // After restore, so the sessions that the outbox's unrouted events are for exist.
+    if (exit_code == 0) {
+      if (Status started = document_store->start(&db_handler); !started.is_ok()) {
+        std::fprintf(stderr, "topicdb: cannot start the document store: %s\n",
+                     started.to_string().c_str());
+        exit_code = 1;
+      }
     }
     for (const ListenAddress& addr : config.listen) {
       if (exit_code != 0) break;
@@ -140,11 +174,20 @@ int run_server(const Config& config) {
     // The broker's own shutdown (signal, failed start or a failed store) ends with no broker
     // handles left; the signal watchers are then closed so uv_run can return.
     uv_prepare_t watcher;
+    // Once the broker is down nobody can hear an answer: the handler stops publishing and
+    // the document store stops its sweep and readers, so the loop can end.
+    auto stop_documents = [&db_handler, document_store] {
+      db_handler.stop();
+      if (Status s = document_store->close(); !s.is_ok()) {
+        log::error("closing the document store failed: {}", s.to_string());
+      }
+    };
     struct WatchState {
       broker::Broker* broker;
       std::function<void()> stop_signals;
+      std::function<void()> stop_documents;
       bool stopped = false;
-    } watch{&broker, stop_signals};
+    } watch{&broker, stop_signals, stop_documents};
     watcher.data = &watch;
     uv_prepare_init(&loop, &watcher);
     uv_prepare_start(&watcher, [](uv_prepare_t* h) {
@@ -152,14 +195,18 @@ int run_server(const Config& config) {
       if (!w->stopped && w->broker->is_shut_down()) {
         w->stopped = true;
         w->stop_signals();
+        w->stop_documents();
         uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
       }
     });
     uv_run(&loop, UV_RUN_DEFAULT);
     if (!(*store)->health().is_ok()) exit_code = 1;
   }
-  // The state store first: it borrows the store thread, which then drains and stops.
-  Status closed = (*store)->close();
+  // The document store and the state store first: they borrow the store thread, which then
+  // drains and stops.
+  Status closed = (*documents)->close();
+  documents->reset();
+  if (Status s = (*store)->close(); closed.is_ok()) closed = s;
   store->reset();
   if (Status s = (*database)->close(); closed.is_ok()) closed = s;
   uv_run(&loop, UV_RUN_NOWAIT);  // lets the store thread release its wake-up handle

@@ -21,6 +21,9 @@ void Broker::dispatch_reserved(Connection& c, const mqtt::PublishPacket& p, std:
   request.topic = std::move(topic);
   request.payload.assign(p.payload);
   request.qos = p.qos;
+  request.dup = p.dup;
+  request.packet_id = p.packet_id;
+  request.max_packet_size = c.client_max_packet_size;
   // The retain flag means nothing here: a reserved topic keeps no retained message.
   if (c.version == mqtt::ProtocolVersion::kV5) {
     request.response_topic = p.properties.response_topic;

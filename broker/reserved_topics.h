@@ -30,6 +30,13 @@ struct ReservedPublish {
   std::string topic;
   std::string payload;
   uint8_t qos = 0;
+  // The PUBLISH's DUP flag and packet id (QoS 1/2): a handler that must not run a request
+  // twice recognises a resend by them (a QoS 1 resend after a lost PUBACK).
+  bool dup = false;
+  uint16_t packet_id = 0;
+  // The Maximum Packet Size the client declared in CONNECT (MQTT 5 §3.1.2.11.4); 0 = none.
+  // An answer to it must fit.
+  uint32_t max_packet_size = 0;
   std::optional<std::string> response_topic;    // MQTT 5
   std::optional<std::string> correlation_data;  // MQTT 5
   std::vector<std::pair<std::string, std::string>> user_properties;

@@ -66,7 +66,7 @@ TEST_F(ReservedTopicsTest, HandlerGetsThePublishWithWhoSentIt) {
   props.response_topic = "reply/alice";
   props.correlation_data = std::string("\x01\x02", 2);
   props.user_properties = {{"k", "v"}, {"k2", "v2"}};
-  c.publish("$TEST/query", "select 1", 1, false, props);
+  const uint16_t id = c.publish("$TEST/query", "select 1", 1, false, props);
 
   ASSERT_EQ(handler_.pending.size(), 1u);
   const ReservedPublish& r = handler_.pending[0].request;
@@ -81,6 +81,23 @@ TEST_F(ReservedTopicsTest, HandlerGetsThePublishWithWhoSentIt) {
   EXPECT_EQ(r.correlation_data, std::string("\x01\x02", 2));
   EXPECT_EQ(r.user_properties, props.user_properties);
   EXPECT_FALSE(r.is_will);
+  EXPECT_FALSE(r.dup);
+  EXPECT_EQ(r.packet_id, id);
+  EXPECT_EQ(r.max_packet_size, 0u);  // the client declared none
+}
+
+TEST_F(ReservedTopicsTest, HandlerSeesDupAndTheClientsMaximumPacketSize) {
+  ConnectOptions o;
+  o.client_id = "d";
+  o.properties.maximum_packet_size = 4096;
+  TestClient& c = h_.connect(o);
+  ASSERT_TRUE(c.accepted());
+  mqtt::PublishPacket p{.topic = "$TEST/q", .payload = "x", .qos = 1, .dup = true, .packet_id = 31};
+  c.send(p);
+  ASSERT_EQ(handler_.pending.size(), 1u);
+  EXPECT_TRUE(handler_.pending[0].request.dup);
+  EXPECT_EQ(handler_.pending[0].request.packet_id, 31);
+  EXPECT_EQ(handler_.pending[0].request.max_packet_size, 4096u);
 }
 
 TEST_F(ReservedTopicsTest, V311PublisherHasNoUsernameAndVersion311) {

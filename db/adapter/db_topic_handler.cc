@@ -1,0 +1,189 @@
+#include "db/adapter/db_topic_handler.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "base/log.h"
+#include "broker/codec/codec.h"
+#include "db/adapter/db_topics.h"
+
+namespace topicdb::db::adapter {
+
+namespace {
+
+// What the broker may add to an answer per delivery (subscription identifiers, a topic
+// alias): the answer must fit the requester's Maximum Packet Size with them.
+constexpr size_t kDeliveryOverhead = 16;
+
+std::string_view path_of(std::string_view topic) {
+  return topic.size() > kDbPrefix.size() ? topic.substr(kDbPrefix.size()) : std::string_view();
+}
+
+}  // namespace
+
+DbTopicHandler::DbTopicHandler(broker::ServerPublisher* publisher, Clock* clock, Executor executor,
+                               Options options)
+    : publisher_(publisher),
+      executor_(std::move(executor)),
+      options_(options),
+      dedupe_(clock, options.dedupe) {}
+
+DbTopicHandler::~DbTopicHandler() { stop(); }
+
+void DbTopicHandler::stop() {
+  publisher_ = nullptr;
+  alive_.reset();
+}
+
+size_t DbTopicHandler::in_flight(const std::string& client_id) const {
+  auto it = in_flight_.find(client_id);
+  return it == in_flight_.end() ? 0 : it->second;
+}
+
+DbTopicHandler::ReplyTo DbTopicHandler::reply_to(const broker::ReservedPublish& request,
+                                                 std::string_view path) {
+  ReplyTo to;
+  to.qos = std::min<uint8_t>(request.qos, 2);
+  to.max_packet_size = request.max_packet_size;
+  if (request.version == mqtt::ProtocolVersion::kV5) {
+    // MQTT 5 §4.10: the requester names the response topic; whoever subscribes to it gets
+    // the answer, as with any responder. One under '$' ($DB/..., $SYS/...) goes to the
+    // requester alone, so no request can forge events or reach another client's answers.
+    if (!request.response_topic) {
+      to.none = true;
+      return to;
+    }
+    to.topic = *request.response_topic;
+    to.correlation_data = request.correlation_data;
+    if (!to.topic.empty() && to.topic[0] == '$') to.only_client_id = request.client_id;
+  } else {
+    to.topic = reply_topic(path);
+    to.only_client_id = request.client_id;
+  }
+  return to;
+}
+
+void DbTopicHandler::send_answer(const ReplyTo& to, const std::string& envelope) {
+  if (to.none || publisher_ == nullptr) return;
+  broker::ServerMessage message;
+  message.topic = to.topic;
+  message.payload = envelope;
+  message.qos = to.qos;
+  message.properties.correlation_data = to.correlation_data;
+  message.only_client_id = to.only_client_id;
+  if (to.max_packet_size != 0) {
+    mqtt::PublishPacket packet;
+    packet.topic = message.topic;
+    packet.payload = message.payload;
+    packet.qos = message.qos;
+    packet.packet_id = 1;
+    packet.properties = message.properties;
+    const size_t size =
+        mqtt::encoded_publish_size(packet, mqtt::ProtocolVersion::kV5) + kDeliveryOverhead;
+    if (size > to.max_packet_size) {
+      message.payload = Answer::error(413, "the answer (" + std::to_string(size) +
+                                               " bytes) is larger than your Maximum Packet "
+                                               "Size of " +
+                                               std::to_string(to.max_packet_size) + " bytes")
+                            .to_envelope(to.request_id);
+    }
+  }
+  publisher_->publish(std::move(message));
+}
+
+void DbTopicHandler::answer_now(const ReplyTo& to, const Answer& answer,
+                                broker::ReservedCompletion done, Status status) {
+  send_answer(to, answer.to_envelope(to.request_id));
+  done(std::move(status));
+}
+
+void DbTopicHandler::on_publish(broker::ReservedPublish p, broker::ReservedCompletion done) {
+  if (publisher_ == nullptr) {
+    done(Status::unavailable("the document store is shutting down"));
+    return;
+  }
+  const std::string_view path = path_of(p.topic);
+  ReplyTo to = reply_to(p, path);
+  if (is_server_topic(path)) {
+    // Events and 3.1.1 answers are the broker's to publish (a forged event would reach
+    // every watcher). MQTT 5 publishers get 0x87 in the PUBACK; everyone gets the answer.
+    const std::string why = "clients cannot publish to " + p.topic;
+    answer_now(to, Answer::error(403, why), std::move(done), Status::permission_denied(why));
+    return;
+  }
+
+  RequestKey key;
+  key.client_id = p.client_id;
+  if (p.qos > 0) key.packet_id = p.packet_id;
+  key.correlation_data = p.correlation_data;
+  key.fingerprint = RequestDedupe::fingerprint(p.topic, p.payload);
+  if (!p.is_will) {
+    if (std::shared_ptr<RequestDedupe::Entry> earlier = dedupe_.find(key, p.dup)) {
+      // Already run (or running): the resend gets the same answer, nothing runs again.
+      if (earlier->answered) {
+        send_answer(to, earlier->envelope);
+        done(Status::ok());
+      } else {
+        earlier->waiters.push_back(
+            [this, to = std::move(to), done = std::move(done)](const std::string& envelope) {
+              send_answer(to, envelope);
+              done(Status::ok());
+            });
+      }
+      return;
+    }
+  }
+
+  ParsedRequest parsed = parse_request(path, p.payload, {.max_payload = options_.max_payload});
+  to.request_id = parsed.request_id;
+  if (!parsed.ok()) {
+    answer_now(to, parsed.error, std::move(done));
+    return;
+  }
+  size_t& running = in_flight_[p.client_id];
+  if (running >= options_.max_inflight) {
+    answer_now(to,
+               Answer::unavailable("too many requests in flight (at most " +
+                                   std::to_string(options_.max_inflight) +
+                                   " per connection): retry after an answer"),
+               std::move(done));
+    return;
+  }
+  ++running;
+  Request request = std::move(*parsed.request);
+  request.client_id = p.client_id;
+  std::shared_ptr<RequestDedupe::Entry> entry = p.is_will ? nullptr : dedupe_.start(key);
+  std::weak_ptr<bool> alive = alive_;
+  executor_(std::move(request),
+            [this, alive, client_id = std::move(p.client_id), to = std::move(to),
+             entry = std::move(entry), done = std::move(done)](Answer answer) mutable {
+              if (alive.expired()) return;  // stopped: the broker is gone or going
+              auto it = in_flight_.find(client_id);
+              if (it != in_flight_.end() && --it->second == 0) in_flight_.erase(it);
+              std::string envelope = answer.to_envelope(to.request_id);
+              send_answer(to, envelope);
+              done(Status::ok());
+              if (entry) {
+                for (auto& waiter : dedupe_.finish(entry, std::move(envelope)))
+                  waiter(entry->envelope);
+              }
+            });
+}
+
+Status DbTopicHandler::authorize_subscribe(const broker::ClientIdentity&, std::string_view filter) {
+  if (may_subscribe(filter)) return Status::ok();
+  return Status::permission_denied(
+      "only $DB/{entity}/events/... and $DB/_reply/... may be subscribed to; requests are "
+      "never delivered to subscribers");
+}
+
+void DbTopicHandler::on_change(const ChangeEvent& event) {
+  if (publisher_ == nullptr) return;
+  broker::ServerMessage message;
+  message.topic = std::string(kDbPrefix) + event.topic_path();
+  message.payload = event.to_json();
+  message.qos = 1;
+  publisher_->publish(std::move(message));
+}
+
+}  // namespace topicdb::db::adapter
