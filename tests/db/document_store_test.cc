@@ -232,8 +232,9 @@ TEST_F(DbDocumentStoreTest, SqlErrorIsUnavailableAndChangesNothing) {
 
 TEST_F(DbDocumentStoreTest, WritesBeforeStartLeaveOnceAtStart) {
   close_store();
-  auto store =
-      storage::StoreThread::open(&loop_, path_, {db_schema()}, {.synchronous_full = false});
+  auto store = storage::StoreThread::open(
+      &loop_, path_, {db_schema()},
+      {.durability = storage::Durability::kNone, .durability_interval_ms = 1});
   ASSERT_TRUE(store.is_ok());
   store_ = std::move(store).value();
   docs_ = std::move(DocumentStore::open(&loop_, &clock_, store_.get()).value());

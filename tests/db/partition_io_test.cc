@@ -41,8 +41,9 @@ class DbPartitionIoTest : public testing::DocumentStoreTest {
 
   // A second, empty database (no loop: run_sync only).
   void open_copy() {
-    auto copy = storage::StoreThread::open(nullptr, dir_ + "/copy.sqlite3", {db_schema()},
-                                           {.synchronous_full = false});
+    auto copy = storage::StoreThread::open(
+        nullptr, dir_ + "/copy.sqlite3", {db_schema()},
+        {.durability = storage::Durability::kNone, .durability_interval_ms = 1});
     ASSERT_TRUE(copy.is_ok()) << copy.status().to_string();
     copy_ = std::move(copy).value();
   }
