@@ -119,6 +119,7 @@ class DocumentStore::Impl {
       }
     }
     store_->remove_durable_callback(durable_callback_id_);
+    sink_ = nullptr;  // it may go away once we are closed
     return Status::ok();
   }
 

@@ -255,5 +255,30 @@ TEST_F(DbDocumentStoreTest, ClosedStoreAnswersUnavailable) {
   EXPECT_EQ(read("users", "x").code, 503);
 }
 
+TEST_F(DbDocumentStoreTest, EventsWaitUntilTheChangeIsDurable) {
+  // periodic: a commit is answered at once, its sync comes within the interval (here long).
+  close_store();
+  auto store = storage::StoreThread::open(
+      &loop_, path_, {db_schema()},
+      {.durability = storage::Durability::kPeriodic, .durability_interval_ms = 60'000});
+  ASSERT_TRUE(store.is_ok());
+  store_ = std::move(store).value();
+  docs_ = std::move(DocumentStore::open(&loop_, &clock_, store_.get()).value());
+  ASSERT_TRUE(docs_->start(&sink_).is_ok());
+  store_->flush();  // the outbox load, synced: the next sync is an interval away
+
+  ASSERT_EQ(create("users", {{"id", "u1"}}).code, 200) << "answered once committed";
+  uint64_t until = uv_now(&loop_) + 100;
+  run_loop_until([&] { return uv_now(&loop_) >= until; });
+  EXPECT_LT(store_->durable_ticket(), store_->committed_ticket());
+  EXPECT_TRUE(sink_.events.empty()) << "no event before its change is durable";
+  EXPECT_EQ(replay({{"entity", "users"}}).data, Json::array()) << "nor in replay";
+
+  store_->flush();  // syncs now
+  ASSERT_EQ(sink_.events.size(), 1u);
+  EXPECT_EQ(sink_.events[0].id, "u1");
+  EXPECT_EQ(replay({{"entity", "users"}}).data.size(), 1u);
+}
+
 }  // namespace
 }  // namespace topicdb::db
