@@ -28,8 +28,9 @@ constexpr int kExpireBatch = 1000;
 
 // Loop-thread object except `writer_`, which only store-thread work touches. Event order:
 // each committed change's event waits in `pending_` (keyed by seq) until the store says its
-// submission is durable, then leaves strictly in seq order; 'routed_seq' follows in a later,
-// batched submission, and start() re-routes what is after it (the outbox after a crash).
+// submission is durable, then leaves strictly in seq order; 'routed_seq' follows in a later
+// submission once per sweep interval, and start() re-routes what is after it (the outbox
+// after a crash).
 class DocumentStore::Impl {
  public:
   Impl(uv_loop_t* loop, Clock* clock, storage::StoreThread* store, Options options)
@@ -318,10 +319,12 @@ class DocumentStore::Impl {
       if (sink_ != nullptr) sink_->on_change(pending.event);
     }
     routing_ = false;
-    persist_routed(/*closing=*/false);
   }
 
-  // One 'routed_seq' write in flight at a time: under load it covers many events.
+  // 'routed_seq' is written once per sweep interval (and at close), not after each group:
+  // a write of its own after every group would cost a second commit (an fsync in immediate
+  // mode) per group and make a client that waits for each answer twice as slow. After a
+  // crash the events of up to one interval leave again (events are at least once).
   void persist_routed(bool closing) {
     if (persisting_ || emitted_seq_ <= persisted_routed_ || (closed_ && !closing)) return;
     if (store_->closed()) return;
@@ -332,7 +335,6 @@ class DocumentStore::Impl {
                      persisting_ = false;
                      if (!status) return;
                      persisted_routed_ = std::max<uint64_t>(persisted_routed_, value);
-                     persist_routed(false);
                    });
   }
 
@@ -343,6 +345,7 @@ class DocumentStore::Impl {
       sweep_again_ = true;  // a tick during a sweep is not lost: its deadline may be newer
       return;
     }
+    persist_routed(/*closing=*/false);
     sweeping_ = true;
     sweep_again_ = false;
     int64_t now = clock_->wall_ms();

@@ -280,5 +280,16 @@ TEST_F(DbDocumentStoreTest, EventsWaitUntilTheChangeIsDurable) {
   EXPECT_EQ(replay({{"entity", "users"}}).data.size(), 1u);
 }
 
+TEST_F(DbDocumentStoreTest, RoutedCursorIsPersistedOncePerSweepInterval) {
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(create("users", {{"i", i}}).code, 200);
+  ASSERT_TRUE(wait_events(3));
+  store_->flush();
+  EXPECT_EQ(query("SELECT count(*) FROM db_state WHERE key='routed_seq'"), 0)
+      << "not a write of its own after every group";
+  clock_.advance_ms(250);
+  ASSERT_TRUE(run_loop_until(
+      [&] { return query("SELECT value FROM db_state WHERE key='routed_seq'") == 3; }));
+}
+
 }  // namespace
 }  // namespace topicdb::db
