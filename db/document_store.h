@@ -54,6 +54,9 @@ struct DocumentStoreOptions {
   // How often expired records are looked for (a record goes within about a second of its
   // deadline; reads never see it after the deadline).
   int64_t ttl_sweep_interval_ms = 250;
+  // At start the outbox (events committed but not routed) drains in batches of this many, so
+  // a long backlog never sits in memory at once.
+  int64_t outbox_batch = 10000;
 };
 
 class DocumentStore {

@@ -291,5 +291,20 @@ TEST_F(DbDocumentStoreTest, RoutedCursorIsPersistedOncePerSweepInterval) {
       [&] { return query("SELECT value FROM db_state WHERE key='routed_seq'") == 3; }));
 }
 
+TEST_F(DbDocumentStoreTest, OutboxDrainsInBatchesInOrder) {
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(create("users", {{"i", i}}).code, 200);
+  ASSERT_TRUE(wait_events(10));
+  close_store();
+  ASSERT_TRUE(exec("UPDATE db_state SET value=3 WHERE key='routed_seq'"));
+  sink_.events.clear();
+  open_store({.outbox_batch = 2});
+  ASSERT_EQ(create("users", {{"i", 10}}).code, 200);
+  ASSERT_TRUE(wait_events(8));
+  ASSERT_EQ(sink_.events.size(), 8u);
+  for (size_t i = 0; i < sink_.events.size(); ++i) {
+    EXPECT_EQ(sink_.events[i].sequence, 4u + i) << "old events first, then the new one";
+  }
+}
+
 }  // namespace
 }  // namespace topicdb::db
