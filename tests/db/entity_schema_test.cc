@@ -52,6 +52,8 @@ TEST(DbEntitySchemaTest, References) {
   EXPECT_FALSE(
       EntitySchema::parse(Json::parse(R"({"a":{"type":"object","references":"u"}})")).is_ok());
   EXPECT_FALSE(EntitySchema::parse(Json::parse(R"({"a":{"references":5}})")).is_ok());
+  EXPECT_FALSE(EntitySchema::parse(Json::parse(R"({"a":{"references":"no/such"}})")).is_ok());
+  EXPECT_FALSE(EntitySchema::parse(Json::parse(R"({"a":{"references":"_admin"}})")).is_ok());
 }
 
 TEST(DbEntitySchemaTest, BadDefinitions) {
