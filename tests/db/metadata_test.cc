@@ -149,7 +149,7 @@ TEST_F(DbMetadataTest, IndexAddRefusesBadFields) {
 TEST(DbIndexDdlTest, MatchesThePlannerText) {
   EXPECT_EQ(index_ddl("my-things", "dbidx_my-things_3", {"a", "b.c"}),
             "CREATE INDEX IF NOT EXISTS \"dbidx_my-things_3\" ON "
-            "db_records(json_extract(body,'$.\"a\"'), json_extract(body,'$.\"b\".\"c\"')) "
+            "db_records(json_extract(body,'$.\"a\"'), json_extract(body,'$.\"b\".\"c\"'), id) "
             "WHERE entity='my-things'");
 }
 
