@@ -25,6 +25,16 @@ struct Config {
   bool sqlite_synchronous_full = true;
   std::string auth_hmac_secret;  // empty = the HMAC enhanced-auth plugin is off
   broker::BrokerOptions broker;
+  // --- TLS and WebSocket listeners (issue 16) ---------------------------------------------
+  std::vector<ListenAddress> listen_tls;  // MQTT over TLS
+  std::vector<ListenAddress> listen_ws;   // MQTT over WebSocket (ws://HOST:PORT/mqtt)
+  std::vector<ListenAddress> listen_wss;  // MQTT over WebSocket over TLS
+  std::string tls_cert;                   // PEM files shared by the TLS and wss listeners
+  std::string tls_key;
+  std::string tls_ca;  // empty = no client certificates asked for
+  bool tls_require_client_cert = false;
+  bool tls_cert_as_username = false;
+  // --- end of TLS and WebSocket listeners ---------------------------------------------------
   bool show_help = false;
   bool show_version = false;
 };
