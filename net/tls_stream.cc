@@ -142,8 +142,10 @@ bool TlsStream::finish_handshake() {
     fail("client certificate has no CN to use as the user name");
     return false;
   }
-  log::debug("TLS with {}: {}{}", peer(), SSL_get_version(ssl_),
-             peer_cn_ ? ", client certificate CN '" + *peer_cn_ + "'" : "");
+  if (log::level() <= log::Level::kDebug) {  // peer() costs a syscall: only when logged
+    log::debug("TLS with {}: {}{}", peer(), SSL_get_version(ssl_),
+               peer_cn_ ? ", client certificate CN '" + *peer_cn_ + "'" : "");
+  }
   return true;
 }
 
