@@ -33,6 +33,15 @@ Status parse_bool(const std::string& key, const std::string& text, bool* out) {
   return Status::ok();
 }
 
+// --- TLS and WebSocket listeners (issue 16) ------------------------------------------------
+Status add_listen(const std::string& key, const std::string& text, std::vector<ListenAddress>* to);
+Status set_path(const std::string& key, const std::string& value, std::string* to) {
+  if (value.empty()) return Status::invalid_argument("--" + key + " must not be empty");
+  *to = value;
+  return Status::ok();
+}
+// --- end of TLS and WebSocket listeners ---------------------------------------------------
+
 // One option: its key (the flag without "--", also the config-file key), a value
 // placeholder for --help, its help text and how to apply a value.
 struct Option {
@@ -235,6 +244,37 @@ const std::vector<Option>& options() {
          return parse_number<int64_t>("auth-fail-delay-ms", v, 0, 60000,
                                       &c.broker.auth_fail_delay_ms);
        }},
+      // --- TLS and WebSocket listeners (issue 16) ------------------------------------------
+      {"listen-tls", "HOST:PORT",
+       "address to accept MQTT over TLS on (needs --tls-cert, --tls-key); repeatable; port 0 "
+       "picks a free port",
+       [](Config& c, const std::string& v) { return add_listen("listen-tls", v, &c.listen_tls); }},
+      {"listen-ws", "HOST:PORT",
+       "address to accept MQTT over WebSocket on (path /mqtt, subprotocol mqtt); repeatable",
+       [](Config& c, const std::string& v) { return add_listen("listen-ws", v, &c.listen_ws); }},
+      {"listen-wss", "HOST:PORT",
+       "address to accept MQTT over WebSocket over TLS on (the --tls-* certificate); "
+       "repeatable",
+       [](Config& c, const std::string& v) { return add_listen("listen-wss", v, &c.listen_wss); }},
+      {"tls-cert", "FILE", "PEM certificate (chain) of the TLS and wss listeners",
+       [](Config& c, const std::string& v) { return set_path("tls-cert", v, &c.tls_cert); }},
+      {"tls-key", "FILE", "PEM private key of --tls-cert",
+       [](Config& c, const std::string& v) { return set_path("tls-key", v, &c.tls_key); }},
+      {"tls-ca", "FILE",
+       "PEM CA certificates: clients may present a certificate it signed (mutual TLS)",
+       [](Config& c, const std::string& v) { return set_path("tls-ca", v, &c.tls_ca); }},
+      {"tls-require-client-cert", "BOOL",
+       "refuse TLS clients without a certificate signed by --tls-ca (default false)",
+       [](Config& c, const std::string& v) {
+         return parse_bool("tls-require-client-cert", v, &c.tls_require_client_cert);
+       }},
+      {"tls-cert-as-username", "BOOL",
+       "the client certificate's CN is the MQTT user name, whatever CONNECT says; needs "
+       "--tls-require-client-cert true (default false)",
+       [](Config& c, const std::string& v) {
+         return parse_bool("tls-cert-as-username", v, &c.tls_cert_as_username);
+       }},
+      // --- end of TLS and WebSocket listeners ----------------------------------------------
   };
   return kOptions;
 }
@@ -281,6 +321,35 @@ Status apply_config_file(const std::string& path, Config* config) {
   }
   return Status::ok();
 }
+
+// --- TLS and WebSocket listeners (issue 16) ------------------------------------------------
+Status add_listen(const std::string& key, const std::string& text, std::vector<ListenAddress>* to) {
+  auto addr = parse_listen_address(text);
+  if (!addr.is_ok()) {
+    return Status::invalid_argument("--" + key + " expects HOST:PORT (port 0-65535), got '" + text +
+                                    "'");
+  }
+  to->push_back(*addr);
+  return Status::ok();
+}
+
+// What the options mean together; the certificate files themselves are loaded (and their
+// errors reported) when the listeners start.
+Status check_tls_options(const Config& c) {
+  const bool tls = !c.listen_tls.empty() || !c.listen_wss.empty();
+  if (tls && (c.tls_cert.empty() || c.tls_key.empty())) {
+    return Status::invalid_argument("--listen-tls and --listen-wss need --tls-cert and --tls-key");
+  }
+  if (c.tls_require_client_cert && c.tls_ca.empty()) {
+    return Status::invalid_argument("--tls-require-client-cert needs --tls-ca");
+  }
+  if (c.tls_cert_as_username && !c.tls_require_client_cert) {
+    // Without a certificate the user name would be whatever the client claims.
+    return Status::invalid_argument("--tls-cert-as-username needs --tls-require-client-cert true");
+  }
+  return Status::ok();
+}
+// --- end of TLS and WebSocket listeners ---------------------------------------------------
 
 }  // namespace
 
@@ -363,6 +432,7 @@ Result<Config> parse_serve_args(const std::vector<std::string>& args) {
   // Flags win: listen addresses from the file apply only when no --listen flag was given.
   if (config.listen.empty()) config.listen = std::move(file_listen);
   if (config.listen.empty()) config.listen.push_back({"127.0.0.1", 1883});
+  TDB_RETURN_IF_ERROR(check_tls_options(config));  // TLS and WebSocket listeners (issue 16)
   return config;
 }
 

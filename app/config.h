@@ -40,6 +40,16 @@ struct Config {
   std::string password_file;            // empty: none
   std::string acl_file;                 // empty: none (everything allowed)
   std::optional<bool> allow_anonymous;  // unset: off with a password file, on without one
+  // --- TLS and WebSocket listeners (issue 16) ---------------------------------------------
+  std::vector<ListenAddress> listen_tls;  // MQTT over TLS
+  std::vector<ListenAddress> listen_ws;   // MQTT over WebSocket (ws://HOST:PORT/mqtt)
+  std::vector<ListenAddress> listen_wss;  // MQTT over WebSocket over TLS
+  std::string tls_cert;                   // PEM files shared by the TLS and wss listeners
+  std::string tls_key;
+  std::string tls_ca;  // empty = no client certificates asked for
+  bool tls_require_client_cert = false;
+  bool tls_cert_as_username = false;
+  // --- end of TLS and WebSocket listeners ---------------------------------------------------
   bool show_help = false;
   bool show_version = false;
 };

@@ -22,6 +22,9 @@
 #include "db/db_schema.h"
 #include "db/document_store.h"
 #include "net/loop_buffers.h"
+#include "net/tls_context.h"
+#include "net/tls_stream.h"
+#include "net/websocket_stream.h"
 #include "plugins/hmac_challenge_auth.h"
 #include "storage/store_thread.h"
 
@@ -53,6 +56,66 @@ struct SignalWatch {
   uv_signal_t sigint;
   uv_signal_t sigterm;
 };
+
+// --- TLS and WebSocket listeners (issue 16) ------------------------------------------------
+// The bound addresses of the listeners besides plain MQTT, for the ready line.
+struct LayeredListeners {
+  std::unique_ptr<net::TlsContext> tls;  // outlives the broker's listeners (declared first)
+  std::string tls_bound, ws_bound, wss_bound;
+
+  // " tls=... ws=... wss=..." for those configured.
+  std::string ready_fields() const {
+    std::string out;
+    if (!tls_bound.empty()) out += " tls=" + tls_bound;
+    if (!ws_bound.empty()) out += " ws=" + ws_bound;
+    if (!wss_bound.empty()) out += " wss=" + wss_bound;
+    return out;
+  }
+};
+
+// Starts the TLS, ws and wss listeners; a one-line error if one cannot start.
+Status start_layered_listeners(const Config& config, uv_loop_t* loop, broker::Broker* broker,
+                               LayeredListeners* out) {
+  if (!config.listen_tls.empty() || !config.listen_wss.empty()) {
+    net::TlsOptions options;
+    options.cert_file = config.tls_cert;
+    options.key_file = config.tls_key;
+    options.ca_file = config.tls_ca;
+    options.require_client_cert = config.tls_require_client_cert;
+    options.cert_as_username = config.tls_cert_as_username;
+    auto context = net::TlsContext::create(options);
+    if (!context.is_ok()) return context.status();
+    out->tls = std::move(*context);
+  }
+  net::LoopBuffers* buffers = &net::LoopBuffers::of(loop);
+  const net::TlsContext* tls = out->tls.get();
+  net::StreamWrap over_tls = [tls, buffers](std::unique_ptr<net::Stream> s) {
+    return std::unique_ptr<net::Stream>(new net::TlsStream(std::move(s), buffers, *tls));
+  };
+  net::StreamWrap over_ws = [buffers](std::unique_ptr<net::Stream> s) {
+    return std::unique_ptr<net::Stream>(new net::WebSocketStream(std::move(s), buffers));
+  };
+  net::StreamWrap over_wss = [tls, buffers](std::unique_ptr<net::Stream> s) {
+    auto secure = std::make_unique<net::TlsStream>(std::move(s), buffers, *tls);
+    return std::unique_ptr<net::Stream>(new net::WebSocketStream(std::move(secure), buffers));
+  };
+  struct Kind {
+    const std::vector<ListenAddress>* addresses;
+    const net::StreamWrap* wrap;
+    std::string* bound;
+  };
+  for (const Kind& kind : {Kind{&config.listen_tls, &over_tls, &out->tls_bound},
+                           Kind{&config.listen_ws, &over_ws, &out->ws_bound},
+                           Kind{&config.listen_wss, &over_wss, &out->wss_bound}}) {
+    for (const ListenAddress& addr : *kind.addresses) {
+      auto where = broker->listen(addr.host, addr.port, *kind.wrap);
+      if (!where.is_ok()) return where.status();
+      *kind.bound += (kind.bound->empty() ? "" : ",") + *where;
+    }
+  }
+  return Status::ok();
+}
+// --- end of TLS and WebSocket listeners ---------------------------------------------------
 
 }  // namespace
 
@@ -109,6 +172,7 @@ int run_server(const Config& config) {
   }
 
   int exit_code = 0;
+  LayeredListeners layered;  // TLS and WebSocket listeners (issue 16); outlives the broker
   {
     broker::Broker broker(&loop, config.broker, &clock, store->get());
     if (!config.auth_hmac_secret.empty()) {
@@ -157,6 +221,12 @@ int run_server(const Config& config) {
       }
       bound += (bound.empty() ? "" : ",") + *where;
     }
+    if (exit_code == 0) {  // TLS and WebSocket listeners (issue 16)
+      if (Status s = start_layered_listeners(config, &loop, &broker, &layered); !s.is_ok()) {
+        std::fprintf(stderr, "topicdb: %s\n", s.message().c_str());
+        exit_code = 1;
+      }
+    }
 
     SignalWatch signals;
     signals.sigint.data = &broker;
@@ -176,7 +246,8 @@ int run_server(const Config& config) {
     uv_signal_start(&signals.sigterm, on_signal, SIGTERM);
 
     if (exit_code == 0) {
-      std::printf("topicdb ready listeners=%s data_dir=%s\n", bound.c_str(), data_dir.c_str());
+      std::printf("topicdb ready listeners=%s data_dir=%s%s\n", bound.c_str(), data_dir.c_str(),
+                  layered.ready_fields().c_str());
       std::fflush(stdout);
       log::info("TopicDB {} serving MQTT on {}", TOPICDB_VERSION, bound);
     } else {

@@ -172,8 +172,8 @@ Status Broker::restore() {
   return Status::ok();
 }
 
-Result<std::string> Broker::listen(const std::string& host, int port) {
-  auto listener = std::make_unique<net::Listener>(loop_, this);
+Result<std::string> Broker::listen(const std::string& host, int port, net::StreamWrap wrap) {
+  auto listener = std::make_unique<net::Listener>(loop_, this, std::move(wrap));
   auto bound = listener->start(host, port);
   listeners_.push_back(std::move(listener));  // closed at shutdown even if start failed
   return bound;

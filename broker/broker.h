@@ -70,7 +70,8 @@ class Broker final : public ConnectionOwner, public net::StreamAcceptor, public 
   Status restore();
   // Binds a listener; returns the bound "host:port" (port 0 picks a free one). The loop must
   // have net::LoopBuffers attached.
-  Result<std::string> listen(const std::string& host, int port);
+  // `wrap` puts TLS or WebSocket over each accepted connection (none for plain MQTT).
+  Result<std::string> listen(const std::string& host, int port, net::StreamWrap wrap = nullptr);
   // Serves one client over `stream` (accepted by a listener, or a net::MemoryStream in
   // tests): the broker owns it from now on and starts reading it.
   void adopt(std::unique_ptr<net::Stream> stream) override;

@@ -46,6 +46,8 @@ class Connection final : public net::StreamOwner {
   // "host:port" of the client, read from the socket (not stored: idle connections are kept
   // small); "?" once the socket is gone.
   std::string peer() const { return stream_->peer(); }
+  // The user name the transport established (TLS client certificate CN), if any.
+  std::optional<std::string> transport_username() const { return stream_->transport_username(); }
 
   // Queues one whole packet for the next flush (end of this loop turn). A packet larger than
   // the client's Maximum Packet Size is not sent: the connection is closed at the flush

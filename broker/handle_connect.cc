@@ -94,7 +94,12 @@ void Broker::handle_connect(Connection& c, const mqtt::FrameHeader& header, std:
 void Broker::accept_connect(Connection& c, mqtt::ConnectPacket& p,
                             const std::optional<std::string>& auth_data) {
   const bool v5 = c.version == mqtt::ProtocolVersion::kV5;
-  if (p.username) c.set_username(*p.username);
+  // A user name the transport vouches for (--tls-cert-as-username) replaces CONNECT's.
+  if (std::optional<std::string> name = c.transport_username()) {
+    c.set_username(std::move(*name));
+  } else if (p.username) {
+    c.set_username(*p.username);
+  }
   // Authorization comes after authentication and before anything of the session is touched;
   // the will's topic is checked now, as mosquitto does, so a refused will refuses the CONNECT.
   ClientIdentity who;
@@ -203,9 +208,10 @@ void Broker::accept_connect(Connection& c, mqtt::ConnectPacket& p,
   session->set_connection(&c);
   c.set_connected(clock_->now_ms());
   if (log::level() <= log::Level::kDebug) {  // peer() costs a syscall: only when logged
-    log::debug("client '{}' connected from {} (v{}, clean={}, expiry={}s, keep_alive={}s)",
+    const std::string* user = c.username();
+    log::debug("client '{}' connected from {} (v{}, clean={}, expiry={}s, keep_alive={}s, user={})",
                p.client_id, c.peer(), static_cast<int>(p.protocol_level), p.clean_start, expiry,
-               c.keep_alive_s);
+               c.keep_alive_s, user ? "'" + *user + "'" : std::string("none"));
   }
 
   // MQTT 3.1's CONNACK has no session present flag: its first byte is reserved (§3.2).

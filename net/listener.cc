@@ -1,11 +1,14 @@
 #include "net/listener.h"
 
+#include <utility>
+
 #include "base/log.h"
 #include "net/tcp_stream.h"
 
 namespace topicdb::net {
 
-Listener::Listener(uv_loop_t* loop, StreamAcceptor* acceptor) : loop_(loop), acceptor_(acceptor) {}
+Listener::Listener(uv_loop_t* loop, StreamAcceptor* acceptor, StreamWrap wrap)
+    : loop_(loop), acceptor_(acceptor), wrap_(std::move(wrap)) {}
 Listener::~Listener() = default;
 
 Result<std::string> Listener::start(const std::string& host, int port) {
@@ -40,7 +43,12 @@ void Listener::on_connection(uv_stream_t* server, int status) {
     return;
   }
   std::unique_ptr<TcpStream> stream = TcpStream::accept(server);
-  if (stream) self->acceptor_->adopt(std::move(stream));
+  if (!stream) return;
+  if (self->wrap_) {
+    self->acceptor_->adopt(self->wrap_(std::move(stream)));
+  } else {
+    self->acceptor_->adopt(std::move(stream));
+  }
 }
 
 void Listener::close(std::function<void()> closed) {

@@ -22,10 +22,14 @@ class StreamAcceptor {
   ~StreamAcceptor() = default;
 };
 
+// Puts a protocol over each accepted TCP stream before the acceptor gets it (TLS,
+// WebSocket); a plain listener has none, so plain connections pay nothing for it.
+using StreamWrap = std::function<std::unique_ptr<Stream>(std::unique_ptr<Stream>)>;
+
 class Listener {
  public:
   // Borrows both; `loop` must have LoopBuffers attached.
-  Listener(uv_loop_t* loop, StreamAcceptor* acceptor);
+  Listener(uv_loop_t* loop, StreamAcceptor* acceptor, StreamWrap wrap = nullptr);
   ~Listener();
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
@@ -41,6 +45,7 @@ class Listener {
 
   uv_loop_t* loop_;
   StreamAcceptor* acceptor_;
+  StreamWrap wrap_;
   uv_tcp_t handle_;
   bool open_ = false;
   std::function<void()> closed_;

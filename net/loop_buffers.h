@@ -15,6 +15,7 @@ namespace topicdb::net {
 class LoopBuffers {
  public:
   static constexpr size_t kReadScratchSize = 64 * 1024;
+  static constexpr size_t kDecodeScratchSize = 16 * 1024;  // a TLS record's largest plaintext
 
   // With a loop, attaches itself as the loop's `data` until destroyed; nothing else on the
   // loop may use that field.
@@ -37,6 +38,13 @@ class LoopBuffers {
   // Every stream reads into this one buffer; the owner consumes the bytes in the callback, so
   // an idle stream holds no read buffer.
   std::string& read_scratch() { return read_scratch_; }
+
+  // Where a layered stream (TLS) decodes into while the bytes it decodes still lie in the
+  // read scratch. Sized on first use: a loop without such streams never allocates it.
+  std::string& decode_scratch() {
+    if (decode_scratch_.empty()) decode_scratch_.resize(kDecodeScratchSize);
+    return decode_scratch_;
+  }
 
   // Output buffers are recycled: fan-out refills the same buffers every loop turn, and
   // growing fresh ones each time costs reallocations and page faults.
@@ -62,6 +70,7 @@ class LoopBuffers {
  private:
   uv_loop_t* loop_;
   std::string read_scratch_;
+  std::string decode_scratch_;
   std::vector<std::string> spare_buffers_;
   std::vector<uv_buf_t> iov_scratch_;
 };

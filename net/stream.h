@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -76,6 +77,9 @@ class Stream {
   virtual void abort() = 0;
   // "host:port" of the peer, looked up on demand (not stored: idle streams are kept small).
   virtual std::string peer() const = 0;
+  // A user name the transport itself established, which replaces the one in CONNECT: the
+  // TLS client certificate's CN under --tls-cert-as-username. None for plain streams.
+  virtual std::optional<std::string> transport_username() const { return std::nullopt; }
 
  protected:
   Stream() = default;

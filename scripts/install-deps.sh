@@ -9,7 +9,7 @@ set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config ccache
           libuv1-dev libsqlite3-dev libfmt-dev libssl-dev libmsgpack-cxx-dev libabsl-dev
-          nlohmann-json3-dev libmosquitto-dev libargon2-dev)
+          nlohmann-json3-dev libmosquitto-dev libargon2-dev libwslay-dev)
 for arg in "$@"; do
   case "$arg" in
     --tests)
