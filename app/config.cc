@@ -175,10 +175,32 @@ const std::vector<Option>& options() {
          c.auth_hmac_secret = v;
          return Status::ok();
        }},
-      {"sqlite-synchronous-full", "BOOL",
-       "fsync every commit so acknowledged messages survive power loss (default true)",
+      {"durability", "MODE",
+       "immediate: every commit is fsynced before it is acknowledged; periodic: acknowledged "
+       "on commit, fsynced in the background at least every --durability-interval-ms; none: "
+       "acknowledged on commit, SQLite never fsyncs (a power loss may lose or damage "
+       "anything). Governs broker state and $DB alike; see docs/durability.md "
+       "(default immediate)",
+       [](Config& c, const std::string& v) -> Status {
+         auto mode = storage::parse_durability(v);
+         if (!mode.is_ok()) return mode.status();
+         c.durability = *mode;
+         return Status::ok();
+       }},
+      {"durability-interval-ms", "MS",
+       "periodic and none: the longest a commit waits for the background fsync that lets its "
+       "$DB change events go (default 10)",
        [](Config& c, const std::string& v) {
-         return parse_bool("sqlite-synchronous-full", v, &c.sqlite_synchronous_full);
+         return parse_number<int>("durability-interval-ms", v, 1, 60000, &c.durability_interval_ms);
+       }},
+      {"sqlite-synchronous-full", "BOOL",
+       "alias kept from earlier releases: true = --durability immediate, false = "
+       "--durability periodic (the later of the two options wins)",
+       [](Config& c, const std::string& v) -> Status {
+         bool full = true;
+         TDB_RETURN_IF_ERROR(parse_bool("sqlite-synchronous-full", v, &full));
+         c.durability = full ? storage::Durability::kImmediate : storage::Durability::kPeriodic;
+         return Status::ok();
        }},
   };
   return kOptions;

@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "base/status.h"
 #include "broker/broker_options.h"
+#include "storage/durability.h"
 
 namespace topicdb::app {
 
@@ -24,7 +25,9 @@ struct Config {
   std::string data_dir = "./topicdb-data";
   std::string config_file;
   log::Level log_level = log::Level::kInfo;
-  bool sqlite_synchronous_full = true;
+  // --durability, --durability-interval-ms and their alias --sqlite-synchronous-full.
+  storage::Durability durability = storage::Durability::kImmediate;
+  int durability_interval_ms = storage::kDefaultDurabilityIntervalMs;
   std::string auth_hmac_secret;  // empty = the HMAC enhanced-auth plugin is off
   broker::BrokerOptions broker;
   // The $DB document database: request and answer limits, change-log retention.

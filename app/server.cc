@@ -79,7 +79,8 @@ int run_server(const Config& config) {
   UvClock clock(&loop);
   // One database and one store thread for the node; each component keeps its own tables.
   storage::StoreThread::Options store_options;
-  store_options.synchronous_full = config.sqlite_synchronous_full;
+  store_options.durability = config.durability;
+  store_options.durability_interval_ms = config.durability_interval_ms;
   auto database =
       storage::StoreThread::open(&loop, data_dir + "/topicdb.sqlite3",
                                  {broker::state_schema(), db::db_schema()}, store_options);

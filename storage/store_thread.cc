@@ -1,6 +1,12 @@
 #include "storage/store_thread.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <iterator>
 
 #include "base/log.h"
@@ -20,6 +26,20 @@ constexpr const char* kStatementSql[] = {
     "BEGIN IMMEDIATE",        "COMMIT", "ROLLBACK", "SAVEPOINT submission", "RELEASE submission",
     "ROLLBACK TO submission",
 };
+
+const char* synchronous_pragma(Durability durability) {
+  switch (durability) {
+    case Durability::kImmediate:
+      return "PRAGMA synchronous = FULL";
+    case Durability::kPeriodic:
+      // NORMAL still syncs the WAL before and the database after each checkpoint, so a
+      // power loss loses only unsynced commits and never damages the file.
+      return "PRAGMA synchronous = NORMAL";
+    case Durability::kNone:
+      return "PRAGMA synchronous = OFF";
+  }
+  return "PRAGMA synchronous = FULL";
+}
 
 }  // namespace
 
@@ -51,25 +71,31 @@ Result<std::unique_ptr<StoreThread>> StoreThread::open(uv_loop_t* loop, const st
     return Status::io_error(fmt::format("database: cannot switch {} to WAL mode (got '{}'): {}",
                                         path, mode, sqlite3_errmsg(raw)));
   }
-  TDB_RETURN_IF_ERROR(exec(
-      raw, options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
+  if (options.durability_interval_ms < 1) {
+    return Status::invalid_argument("database: the durability interval must be at least 1 ms");
+  }
+  TDB_RETURN_IF_ERROR(exec(raw, synchronous_pragma(options.durability)));
   TDB_RETURN_IF_ERROR(migrate_schemas(raw, path, schemas));
 
-  std::unique_ptr<StoreThread> store(new StoreThread(std::move(db), path));
+  std::unique_ptr<StoreThread> store(new StoreThread(std::move(db), path, options));
   TDB_RETURN_IF_ERROR(store->prepare_statements());
+  TDB_RETURN_IF_ERROR(store->open_sync_files());
   TDB_RETURN_IF_ERROR(store->start(loop));
   std::string components;
   for (const ComponentSchema& schema : schemas) {
     components +=
         fmt::format("{}{} v{}", components.empty() ? "" : ", ", schema.component, schema.version());
   }
-  log::info("database: opened {} ({}; synchronous {})", path, components,
-            options.synchronous_full ? "full" : "normal");
+  std::string interval = options.durability == Durability::kImmediate
+                             ? ""
+                             : fmt::format(", sync every {} ms", options.durability_interval_ms);
+  log::info("database: opened {} ({}; durability {}{})", path, components,
+            durability_name(options.durability), interval);
   return store;
 }
 
-StoreThread::StoreThread(std::unique_ptr<sqlite3, DbCloser> db, std::string path)
-    : path_(std::move(path)), db_(std::move(db)) {}
+StoreThread::StoreThread(std::unique_ptr<sqlite3, DbCloser> db, std::string path, Options options)
+    : path_(std::move(path)), options_(options), db_(std::move(db)) {}
 
 StoreThread::~StoreThread() { close(); }
 
@@ -80,6 +106,22 @@ Status StoreThread::prepare_statements() {
     if (!stmt.is_ok()) return stmt.status();
     statements_[i] = std::move(stmt).value();
   }
+  return Status::ok();
+}
+
+Status StoreThread::open_sync_files() {
+  if (options_.durability == Durability::kImmediate) return Status::ok();
+  // The WAL exists from the first read in WAL mode (the schema check) and stays while this
+  // connection, which outlives every other, is open: its inode never changes under us.
+  auto open_file = [](const std::string& file, int* fd) {
+    *fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (*fd >= 0) return Status::ok();
+    return Status::io_error(
+        fmt::format("database: cannot open {} to sync it: {}", file, std::strerror(errno)));
+  };
+  TDB_RETURN_IF_ERROR(open_file(path_ + "-wal", &wal_fd_));
+  // synchronous=OFF does not sync the database file after a checkpoint either.
+  if (options_.durability == Durability::kNone) TDB_RETURN_IF_ERROR(open_file(path_, &db_fd_));
   return Status::ok();
 }
 
@@ -97,6 +139,7 @@ Status StoreThread::start(uv_loop_t* loop) {
     uv_unref(reinterpret_cast<uv_handle_t*>(async_));
   }
   thread_ = std::thread([this] { run(); });
+  if (wal_fd_ >= 0) sync_thread_ = std::thread([this] { run_syncs(); });
   return Status::ok();
 }
 
@@ -127,8 +170,16 @@ uint64_t StoreThread::add_durable_callback(DurableCallback callback) {
   return id;
 }
 
+uint64_t StoreThread::add_commit_callback(DurableCallback callback) {
+  uint64_t id = next_callback_id_++;
+  commit_callbacks_.emplace_back(id, std::move(callback));
+  return id;
+}
+
 void StoreThread::remove_durable_callback(uint64_t id) {
-  std::erase_if(durable_callbacks_, [id](const auto& entry) { return entry.first == id; });
+  auto same = [id](const auto& entry) { return entry.first == id; };
+  std::erase_if(durable_callbacks_, same);
+  std::erase_if(commit_callbacks_, same);
 }
 
 void StoreThread::run() {
@@ -148,10 +199,15 @@ void StoreThread::run() {
       std::lock_guard db_lock(db_mu_);
       committed = run_group(group, statuses);
     }
-    // Published before the outcomes, so a Done sees durable_ticket() >= its ticket exactly
+    // Published before the outcomes, so a Done sees committed_ticket() >= its ticket exactly
     // when its group committed.
     if (committed) {
-      durable_ticket_.store(last, std::memory_order_release);
+      committed_ticket_.store(last, std::memory_order_release);
+      if (options_.durability == Durability::kImmediate) {
+        durable_ticket_.store(last, std::memory_order_release);  // the COMMIT fsynced
+      } else {
+        wake_syncer();
+      }
       commits_.fetch_add(1, std::memory_order_relaxed);
     }
     {
@@ -242,7 +298,10 @@ Status StoreThread::run_sync(const std::function<Status(sqlite3* db)>& fn) {
 }
 
 void StoreThread::flush() {
-  if (!closed_) wait_idle();
+  if (!closed_) {
+    wait_idle();
+    wait_durable();
+  }
   deliver();
 }
 
@@ -257,14 +316,25 @@ void StoreThread::deliver() {
     outcomes.swap(outcomes_);
   }
   for (Outcome& outcome : outcomes) outcome.done(outcome.ticket, outcome.status);
+  // Each reported ticket is recorded before its callbacks run: a callback may submit work
+  // or re-enter through the loop.
+  uint64_t committed = committed_ticket();
+  if (committed > reported_committed_) {
+    reported_committed_ = committed;
+    run_callbacks(commit_callbacks_, committed);
+  }
   uint64_t durable = durable_ticket();
-  if (durable <= reported_ticket_) return;
-  // Recorded first: a callback may submit work or re-enter through the loop.
-  reported_ticket_ = durable;
-  // A copy: a callback may add or remove callbacks.
-  std::vector<std::pair<uint64_t, DurableCallback>> callbacks = durable_callbacks_;
+  if (durable > reported_ticket_) {
+    reported_ticket_ = durable;
+    run_callbacks(durable_callbacks_, durable);
+  }
+}
+
+void StoreThread::run_callbacks(const CallbackList& list, uint64_t ticket) {
+  if (list.empty()) return;
+  CallbackList callbacks = list;  // a copy: a callback may add or remove callbacks
   for (auto& [id, callback] : callbacks) {
-    if (callback) callback(durable);
+    if (callback) callback(ticket);
   }
 }
 
@@ -277,6 +347,18 @@ Status StoreThread::close() {
   }
   work_cv_.notify_one();
   if (thread_.joinable()) thread_.join();  // the thread drains the queue before leaving
+  if (sync_thread_.joinable()) {
+    {
+      std::lock_guard lock(sync_mu_);
+      sync_stop_ = true;
+    }
+    sync_cv_.notify_one();
+    sync_thread_.join();  // after a last sync that covers every commit
+  }
+  for (int* fd : {&wal_fd_, &db_fd_}) {
+    if (*fd >= 0) ::close(*fd);
+    *fd = -1;
+  }
   if (async_ != nullptr) {
     // No uv_async_send can follow (the thread is gone); the close callback frees the block.
     uv_close(reinterpret_cast<uv_handle_t*>(async_),

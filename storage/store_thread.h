@@ -12,11 +12,18 @@
 // on submissions are reported failed without running and durable_ticket() stops, since
 // durability can no longer be promised.
 //
-// Tickets increase by one per submission. durable_ticket() is the highest ticket such that
+// Tickets increase by one per submission. committed_ticket() is the highest ticket such that
 // every submission up to it ran in a committed group; a submission that failed alone counts
-// (it was processed, and later acknowledgements must not wait on it forever). After each
-// group the thread wakes the loop through a uv_async_t, whose callback runs each
-// submission's Done in ticket order with its own Status, then the durable callbacks.
+// (it was processed, and later acknowledgements must not wait on it forever).
+// durable_ticket() is the highest committed ticket that a sync to disk covers, which depends
+// on the durability mode (storage/durability.h, docs/durability.md):
+// - immediate: synchronous=FULL, the COMMIT itself fsyncs, durable == committed.
+// - periodic, none: COMMIT does not fsync. A sync thread fdatasyncs the WAL (none: and the
+//   database file) off the commit path, at most once per interval and within one interval
+//   of a commit; durable_ticket() advances to what was committed before that sync began.
+// After each group the thread wakes the loop through a uv_async_t, whose callback runs each
+// submission's Done in ticket order with its own Status, then the commit callbacks, then
+// the durable callbacks; the sync thread wakes it the same way when durable_ticket() moves.
 //
 // Handle lifetime: the uv_async_t lives in its own heap block that close() hands to
 // uv_close and whose close callback frees it, so close() itself never needs the loop to
@@ -24,7 +31,7 @@
 // after close() (uv_run(loop, UV_RUN_NOWAIT)) before uv_loop_close, to release that
 // block. The async handle is unreferenced: the store alone does not keep the loop alive.
 // `loop` may be null (tools): then Done and durable callbacks run only from flush() and
-// close(), while durable_ticket() still advances.
+// close(), while the tickets still advance.
 #pragma once
 
 #include <sqlite3.h>
@@ -43,15 +50,17 @@
 #include <vector>
 
 #include "base/status.h"
+#include "storage/durability.h"
 #include "storage/schema_versions.h"
 #include "storage/sqlite_helpers.h"
 
 namespace topicdb::storage {
 
 struct StoreThreadOptions {
-  // FULL fsyncs the WAL on every commit, so a committed write survives power loss.
-  // NORMAL is only safe against process crashes; meant for tests and benchmarks.
-  bool synchronous_full = true;
+  // What a commit promises (see the file comment and docs/durability.md).
+  Durability durability = Durability::kImmediate;
+  // periodic and none: the longest a commit waits for the sync that makes it durable.
+  int durability_interval_ms = kDefaultDurabilityIntervalMs;
   // How long a statement waits for a lock held by another connection before failing.
   int busy_timeout_ms = 5000;
 };
@@ -64,8 +73,9 @@ class StoreThread {
   using Work = std::function<Status(sqlite3* db)>;
   // Runs on the loop thread after the submission's group: ok once committed, else why not.
   using Done = std::function<void(uint64_t ticket, const Status& status)>;
-  // Runs on the loop thread, after the Done callbacks, when durable_ticket() advanced.
-  using DurableCallback = std::function<void(uint64_t durable_ticket)>;
+  // Runs on the loop thread, after the Done callbacks, when its ticket advanced: a commit
+  // callback gets committed_ticket(), a durable callback durable_ticket().
+  using DurableCallback = std::function<void(uint64_t ticket)>;
 
   // Opens (creating if needed) the database at `path`; the directory must exist. Checks
   // every component's schema version first (a file newer than this build is refused
@@ -85,17 +95,24 @@ class StoreThread {
 
   // The highest ticket handed out (0 before any submission).
   uint64_t last_ticket() const { return last_ticket_; }
+  uint64_t committed_ticket() const { return committed_ticket_.load(std::memory_order_acquire); }
   uint64_t durable_ticket() const { return durable_ticket_.load(std::memory_order_acquire); }
-  // Registers a durable callback (one per component); the id removes it again.
+  // Registers a callback for durable_ticket() (one per component); the id removes it again.
+  // What waits for a sync to disk uses it: $DB change events.
   uint64_t add_durable_callback(DurableCallback callback);
+  // Registers a callback for committed_ticket(): what the configured mode acknowledges on
+  // (the broker's PUBACK/PUBREC/SUBACK). In immediate mode the two tickets move together.
+  uint64_t add_commit_callback(DurableCallback callback);
+  // Removes a callback added by either of the two.
   void remove_durable_callback(uint64_t id);
 
   // Waits until every submission so far was processed, then runs `fn` with the connection
   // on the caller's thread while the store thread is idle: start-up reads, statement
   // preparation. Delivers no results. Fails after close().
   Status run_sync(const std::function<Status(sqlite3* db)>& fn);
-  // Waits until every submission so far was processed, then runs the pending Done and
-  // durable callbacks on the caller's thread (the loop thread, or a tool's only thread).
+  // Waits until every submission so far was processed and (periodic, none) synced, then runs
+  // the pending Done, commit and durable callbacks on the caller's thread (the loop thread,
+  // or a tool's only thread).
   void flush();
 
   // Drains the queue, joins the thread, starts closing the async handle (see the file
@@ -110,6 +127,9 @@ class StoreThread {
   uint64_t failed_submissions() const {
     return failed_submissions_.load(std::memory_order_relaxed);
   }
+  // Syncs to disk done by the sync thread (periodic and none; 0 in immediate mode).
+  uint64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
+  Durability durability() const { return options_.durability; }
   const std::string& path() const { return path_; }
 
  private:
@@ -136,11 +156,20 @@ class StoreThread {
     void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
   };
 
-  StoreThread(std::unique_ptr<sqlite3, DbCloser> db, std::string path);
+  using CallbackList = std::vector<std::pair<uint64_t, DurableCallback>>;
+
+  StoreThread(std::unique_ptr<sqlite3, DbCloser> db, std::string path, Options options);
 
   Status prepare_statements();
+  Status open_sync_files();
   Status start(uv_loop_t* loop);
-  void run();  // the store thread
+  void run();        // the store thread
+  void run_syncs();  // the sync thread (periodic, none)
+  Status sync_files();
+  void wake_syncer();
+  // Asks for a sync now and waits until durable_ticket() covers committed_ticket().
+  void wait_durable();
+  static void run_callbacks(const CallbackList& list, uint64_t ticket);
   // Runs one group in one transaction and fills `statuses`; false if the group failed as a
   // whole (then every status is the group's failure).
   bool run_group(std::vector<Submission>& group, std::vector<Status>& statuses);
@@ -153,6 +182,7 @@ class StoreThread {
   static void on_async(uv_async_t* handle);
 
   const std::string path_;
+  const Options options_;
 
   // Store-thread side (guarded by db_mu_; run_sync() and close() take it while the thread
   // is idle or gone, which keeps the connection single-user at any moment).
@@ -171,19 +201,35 @@ class StoreThread {
   Status health_;
 
   std::atomic<bool> failed_{false};
+  std::atomic<uint64_t> committed_ticket_{0};
   std::atomic<uint64_t> durable_ticket_{0};
+  std::atomic<uint64_t> syncs_{0};
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> failed_submissions_{0};
   std::thread thread_;
+
+  // The sync thread (periodic, none): fds of its own on the WAL and, in none, the database
+  // file; fdatasync on any fd of a file flushes every write to it, SQLite's included.
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;       // a commit to sync, a sync asked for, or stopping
+  std::condition_variable sync_done_cv_;  // a sync finished (or failed)
+  bool sync_requested_ = false;           // guarded by sync_mu_
+  bool sync_stop_ = false;                // guarded by sync_mu_
+  bool sync_idle_ = false;                // guarded by sync_mu_: waiting for a commit
+  int wal_fd_ = -1;
+  int db_fd_ = -1;
+  std::thread sync_thread_;
   // Heap block freed by its uv_close callback; null when there is no loop or after close().
   uv_async_t* async_ = nullptr;
 
   // Loop-thread only.
   uint64_t last_ticket_ = 0;
-  uint64_t queued_ticket_ = 0;    // highest ticket actually handed to the thread
-  uint64_t reported_ticket_ = 0;  // highest durable ticket passed to the callbacks
+  uint64_t queued_ticket_ = 0;       // highest ticket actually handed to the thread
+  uint64_t reported_committed_ = 0;  // highest committed ticket passed to the callbacks
+  uint64_t reported_ticket_ = 0;     // highest durable ticket passed to the callbacks
   uint64_t next_callback_id_ = 1;
-  std::vector<std::pair<uint64_t, DurableCallback>> durable_callbacks_;
+  CallbackList commit_callbacks_;
+  CallbackList durable_callbacks_;
   bool closed_ = false;
   bool warned_refused_ = false;
 };

@@ -9,6 +9,11 @@
 // whole group (COMMIT, I/O error, disk full) makes health() non-ok for good and stops the
 // durable ticket: the broker then shuts down rather than promise durability it lost.
 //
+// "Durable" here is what the node's durability mode acknowledges on (docs/durability.md):
+// this store's ticket becomes durable when its StoreThread group commits — fsynced in
+// immediate mode; in periodic and none, in the WAL (a process crash loses nothing, a power
+// loss may lose what the sync thread had not synced yet).
+//
 // The StoreThread is borrowed: close (or destroy) this store before closing it.
 #pragma once
 

@@ -3,7 +3,8 @@
 // messages. The broker's in-memory state is authoritative while it runs; every change to
 // durable state is also submitted here, and acknowledgements that promise durability
 // (PUBACK/PUBREC of a message queued for a persistent session, SUBACK of a persistent
-// subscription, retained writes) wait until the store reports the change durable.
+// subscription, retained writes) wait until the store reports the change durable: as
+// durable as the node's durability mode acknowledges on (docs/durability.md).
 //
 // Threading: every method is called on the loop thread. Writes are applied in submission
 // order. An implementation may apply them on another thread (the SQLite one groups

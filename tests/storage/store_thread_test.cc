@@ -53,7 +53,7 @@ class StoreThreadTest : public testing::StoreTest {
   void before_loop_close() override { store_.reset(); }
 
   void open(uv_loop_t* loop) {
-    auto store = StoreThread::open(loop, path_, {notes_schema()}, {.synchronous_full = false});
+    auto store = StoreThread::open(loop, path_, {notes_schema()});
     ASSERT_TRUE(store.is_ok()) << store.status().to_string();
     store_ = std::move(store).value();
   }

@@ -456,8 +456,8 @@ TEST_F(SqliteStateStoreTest, CloseTwiceAndWritesAfterCloseAreRefused) {
   EXPECT_FALSE(store_->load().is_ok());
 }
 
-TEST_F(SqliteStateStoreTest, NormalSynchronousModeAndNullLoopWork) {
-  auto database = open_database(nullptr, {.synchronous_full = false});
+TEST_F(SqliteStateStoreTest, PeriodicDurabilityAndNullLoopWork) {
+  auto database = open_database(nullptr, {.durability = storage::Durability::kPeriodic});
   ASSERT_TRUE(database.is_ok()) << database.status().to_string();
   auto result = SqliteStateStore::open(database->get());
   ASSERT_TRUE(result.is_ok()) << result.status().to_string();

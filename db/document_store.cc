@@ -1,0 +1,417 @@
+#include "db/document_store.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <exception>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "base/log.h"
+#include "db/change_log.h"
+#include "db/metadata.h"
+#include "db/names.h"
+#include "db/reader_pool.h"
+#include "db/reads.h"
+#include "db/record_id.h"
+#include "db/record_writes.h"
+
+namespace topicdb::db {
+
+namespace {
+
+// Records deleted per TTL sweep submission; a fuller batch sweeps again at once.
+constexpr int kExpireBatch = 1000;
+
+}  // namespace
+
+// Loop-thread object except `writer_`, which only store-thread work touches. Event order:
+// each committed change's event waits in `pending_` (keyed by seq) until the store says its
+// submission is durable, then leaves strictly in seq order; 'routed_seq' follows in a later,
+// batched submission, and start() re-routes what is after it (the outbox after a crash).
+class DocumentStore::Impl {
+ public:
+  Impl(uv_loop_t* loop, Clock* clock, storage::StoreThread* store, Options options)
+      : loop_(loop), clock_(clock), store_(store), options_(options), ids_(clock) {}
+
+  Status open() {
+    TDB_RETURN_IF_ERROR(store_->run_sync(
+        [](sqlite3* db) { return storage::sqlite::exec(db, "SELECT 1 FROM db_records LIMIT 0"); }));
+    durable_callback_id_ = store_->add_durable_callback([this](uint64_t) { route_events(); });
+    return Status::ok();
+  }
+
+  Status start(EventSink* sink) {
+    if (closed_) return Status::unavailable("document store closed");
+    if (started_) return Status::ok();
+    started_ = true;
+    sink_ = sink;
+    struct Outbox {
+      std::vector<ChangeEvent> events;
+      int64_t routed = 0;
+    };
+    auto outbox = std::make_shared<Outbox>();
+    store_->submit(
+        [outbox](sqlite3* db) { return load_unrouted(db, &outbox->events, &outbox->routed); },
+        [this, outbox](uint64_t ticket, const Status& status) {
+          if (!status) {
+            log::error("db: cannot load the event outbox: {}", status.to_string());
+          }
+          uint64_t routed = static_cast<uint64_t>(outbox->routed);
+          emitted_seq_ = std::max(emitted_seq_, routed);
+          persisted_routed_ = std::max(persisted_routed_, routed);
+          if (!outbox->events.empty()) {
+            log::info("db: routing {} events left in the outbox (after sequence {})",
+                      outbox->events.size(), routed);
+          }
+          for (ChangeEvent& event : outbox->events) queue_event(ticket, std::move(event));
+          outbox_loaded_ = true;
+          route_events();
+        });
+    sweep_timer_ = clock_->make_timer();
+    int64_t interval = std::max<int64_t>(1, options_.ttl_sweep_interval_ms);
+    sweep_timer_->start(interval, interval, [this] { sweep(); });
+    return Status::ok();
+  }
+
+  void execute(Request request, Done done) {
+    if (closed_ || store_->closed()) {
+      done(Answer::unavailable("the document store is closed"));
+      return;
+    }
+    Answer invalid;
+    if (!check_names(request, &invalid)) {
+      done(std::move(invalid));
+      return;
+    }
+    switch (request.op) {
+      case Operation::kCreate:
+        return create(std::move(request), std::move(done));
+      case Operation::kUpdate:
+        return update(std::move(request), std::move(done));
+      case Operation::kDelete:
+        return remove(std::move(request), std::move(done));
+      case Operation::kSchemaSet:
+        return schema_set(std::move(request), std::move(done));
+      case Operation::kIndexAdd:
+        return index_add(std::move(request), std::move(done));
+      case Operation::kRead:
+      case Operation::kList:
+      case Operation::kSchemaGet:
+      case Operation::kIndexList:
+      case Operation::kReplay:
+        return read(std::move(request), std::move(done));
+    }
+    done(Answer::bad_request("unknown operation"));
+  }
+
+  Status close() {
+    if (closed_) return Status::ok();
+    closed_ = true;
+    sweep_timer_.reset();
+    if (readers_) readers_->close();  // answers what is queued
+    if (!store_->closed()) {
+      store_->flush();  // every write submitted so far is answered, its events queued
+      for (int i = 0; i < 3 && (persisting_ || emitted_seq_ > persisted_routed_); ++i) {
+        persist_routed(/*closing=*/true);
+        store_->flush();
+      }
+    }
+    store_->remove_durable_callback(durable_callback_id_);
+    return Status::ok();
+  }
+
+  size_t in_flight() const { return in_flight_; }
+
+ private:
+  // Store-thread state: prepared statements and the schema catalog.
+  struct Writer {
+    Catalog catalog;
+    RecordWriter records{&catalog};
+  };
+  struct Pending {
+    uint64_t ticket;
+    ChangeEvent event;
+  };
+  using WriteFn = std::function<Status(sqlite3* db, WriteResult* result)>;
+
+  static bool check_names(const Request& request, Answer* error) {
+    if (request.op != Operation::kReplay) {
+      Status valid = check_entity_name(request.entity);
+      if (!valid) {
+        *error = Answer::bad_request(valid.message());
+        return false;
+      }
+    }
+    if (request.op == Operation::kRead || request.op == Operation::kUpdate ||
+        request.op == Operation::kDelete) {
+      Status valid = check_record_id(request.id);
+      if (!valid) {
+        *error = Answer::bad_request(valid.message());
+        return false;
+      }
+    }
+    if (!request.body.is_object()) {
+      *error = Answer::bad_request("the payload must be a JSON object");
+      return false;
+    }
+    return true;
+  }
+
+  void create(Request request, Done done) {
+    int64_t now = clock_->wall_ms();
+    std::string assigned =
+        request.body.is_object() && request.body.contains("id") ? std::string() : ids_.next();
+    auto input = std::make_shared<CreateInput>();
+    Answer error;
+    if (!check_create(std::move(request.body), assigned, now, input.get(), &error)) {
+      done(std::move(error));
+      return;
+    }
+    submit_write(
+        [writer = writer_.get(), input, entity = std::move(request.entity),
+         client = std::move(request.client_id), now](sqlite3* db, WriteResult* result) {
+          return writer->records.create(db, entity, std::move(*input), client, now, result);
+        },
+        std::move(done));
+  }
+
+  void update(Request request, Done done) {
+    Answer error;
+    if (!check_update(request.body, &error)) {
+      done(std::move(error));
+      return;
+    }
+    int64_t now = clock_->wall_ms();
+    submit_write(
+        [writer = writer_.get(), request = std::move(request), now](sqlite3* db,
+                                                                    WriteResult* result) {
+          return writer->records.update(db, request.entity, request.id, request.body,
+                                        request.client_id, now, result);
+        },
+        std::move(done));
+  }
+
+  void remove(Request request, Done done) {
+    int64_t now = clock_->wall_ms();
+    submit_write(
+        [writer = writer_.get(), request = std::move(request), now](sqlite3* db,
+                                                                    WriteResult* result) {
+          return writer->records.remove(db, request.entity, request.id, request.client_id, now,
+                                        result);
+        },
+        std::move(done));
+  }
+
+  void schema_set(Request request, Done done) {
+    int64_t now = clock_->wall_ms();
+    submit_write(
+        [writer = writer_.get(), request = std::move(request), now](sqlite3* db,
+                                                                    WriteResult* result) {
+          return set_schema(db, &writer->catalog, request.entity, request.body, now,
+                            &result->answer);
+        },
+        std::move(done));
+  }
+
+  void index_add(Request request, Done done) {
+    int64_t now = clock_->wall_ms();
+    submit_write(
+        [request = std::move(request), now](sqlite3* db, WriteResult* result) {
+          return add_index(db, request.entity, request.body, now, &result->answer);
+        },
+        std::move(done));
+  }
+
+  // Runs `fn` in a store submission; answers once committed, then queues its events.
+  void submit_write(WriteFn fn, Done done) {
+    auto result = std::make_shared<WriteResult>();
+    ++in_flight_;
+    store_->submit(
+        [fn = std::move(fn), result](sqlite3* db) -> Status {
+          // Nothing may throw across the store thread: a JSON library error rolls the
+          // submission back and is answered 503.
+          try {
+            return fn(db, result.get());
+          } catch (const std::exception& e) {
+            return Status::internal(fmt::format("db: write failed: {}", e.what()));
+          }
+        },
+        [this, result, done = std::move(done)](uint64_t ticket, const Status& status) {
+          --in_flight_;
+          if (!status) {
+            done(Answer::unavailable("the store is failing: " + status.message()));
+            return;
+          }
+          done(std::move(result->answer));
+          for (ChangeEvent& event : result->events) queue_event(ticket, std::move(event));
+          route_events();
+        });
+  }
+
+  void read(Request request, Done done) {
+    if (!readers_) {
+      Result<std::unique_ptr<ReaderPool>> pool =
+          ReaderPool::open(loop_, store_->path(), options_.reader_threads);
+      if (!pool.is_ok()) {
+        done(Answer::unavailable("cannot open readers: " + pool.status().message()));
+        return;
+      }
+      readers_ = std::move(pool).value();
+    }
+    int64_t now = clock_->wall_ms();
+    // Replay never shows an event that has not left yet (its number could still vanish in a
+    // crash in the periodic and none durability modes).
+    int64_t max_seq = static_cast<int64_t>(emitted_seq_);
+    QueryLimits limits{options_.max_list_limit, options_.max_filters, options_.max_sort_keys};
+    ++in_flight_;
+    readers_->submit(
+        [request = std::move(request), now, max_seq, limits](sqlite3* db) -> Answer {
+          try {
+            switch (request.op) {
+              case Operation::kRead:
+                return run_read(db, request, now);
+              case Operation::kList:
+                return run_list(db, request, limits, now);
+              case Operation::kSchemaGet:
+                return get_schema(db, request.entity);
+              case Operation::kIndexList:
+                return list_indexes(db, request.entity);
+              case Operation::kReplay:
+                return replay(db, request.body, max_seq);
+              default:
+                return Answer::bad_request("not a read");
+            }
+          } catch (const std::exception& e) {
+            return Answer::unavailable(fmt::format("read failed: {}", e.what()));
+          }
+        },
+        [this, done = std::move(done)](Answer answer) {
+          --in_flight_;
+          done(std::move(answer));
+        });
+  }
+
+  void queue_event(uint64_t ticket, ChangeEvent event) {
+    uint64_t seq = event.sequence;
+    if (seq <= emitted_seq_) return;
+    auto [it, inserted] = pending_.try_emplace(seq, Pending{ticket, std::move(event)});
+    // The outbox load may see a change whose own submission queued it too: the earlier
+    // ticket decides when it may leave.
+    if (!inserted) it->second.ticket = std::min(it->second.ticket, ticket);
+  }
+
+  void route_events() {
+    if (sink_ == nullptr || !outbox_loaded_ || routing_) return;
+    routing_ = true;  // a sink that runs a request re-enters here
+    uint64_t durable = store_->durable_ticket();
+    while (!pending_.empty()) {
+      auto it = pending_.begin();
+      if (it->second.ticket > durable) break;
+      Pending pending = std::move(it->second);
+      pending_.erase(it);
+      if (pending.event.sequence <= emitted_seq_) continue;
+      emitted_seq_ = pending.event.sequence;
+      sink_->on_change(pending.event);
+    }
+    routing_ = false;
+    persist_routed(/*closing=*/false);
+  }
+
+  // One 'routed_seq' write in flight at a time: under load it covers many events.
+  void persist_routed(bool closing) {
+    if (persisting_ || emitted_seq_ <= persisted_routed_ || (closed_ && !closing)) return;
+    if (store_->closed()) return;
+    persisting_ = true;
+    int64_t value = static_cast<int64_t>(emitted_seq_);
+    store_->submit([value](sqlite3* db) { return write_state(db, "routed_seq", value); },
+                   [this, value](uint64_t, const Status& status) {
+                     persisting_ = false;
+                     if (!status) return;
+                     persisted_routed_ = std::max<uint64_t>(persisted_routed_, value);
+                     persist_routed(false);
+                   });
+  }
+
+  // TTL expiry and change-log retention, one store submission per sweep.
+  void sweep() {
+    if (closed_ || store_->closed()) return;
+    if (sweeping_) {
+      sweep_again_ = true;  // a tick during a sweep is not lost: its deadline may be newer
+      return;
+    }
+    sweeping_ = true;
+    sweep_again_ = false;
+    int64_t now = clock_->wall_ms();
+    RetentionPolicy policy;
+    policy.retention_ms = options_.event_retention_ms;
+    policy.retention_count = options_.event_retention_count;
+    policy.max_prunable_seq = static_cast<int64_t>(emitted_seq_);
+    auto result = std::make_shared<WriteResult>();
+    auto more = std::make_shared<bool>(false);
+    store_->submit(
+        [writer = writer_.get(), now, policy, result, more](sqlite3* db) -> Status {
+          try {
+            TDB_RETURN_IF_ERROR(
+                writer->records.expire(db, now, kExpireBatch, &result->events, more.get()));
+            int64_t pruned = 0;
+            return prune_changes(db, now, policy, &pruned);
+          } catch (const std::exception& e) {
+            return Status::internal(fmt::format("db: sweep failed: {}", e.what()));
+          }
+        },
+        [this, result, more](uint64_t ticket, const Status& status) {
+          sweeping_ = false;
+          if (!status) {
+            log::warn("db: TTL sweep failed: {}", status.to_string());
+            return;
+          }
+          for (ChangeEvent& event : result->events) queue_event(ticket, std::move(event));
+          route_events();
+          if (*more || sweep_again_) sweep();
+        });
+  }
+
+  uv_loop_t* loop_;
+  Clock* clock_;
+  storage::StoreThread* store_;
+  Options options_;
+  RecordIdGenerator ids_;
+  std::unique_ptr<Writer> writer_ = std::make_unique<Writer>();
+  std::unique_ptr<ReaderPool> readers_;
+  std::unique_ptr<Timer> sweep_timer_;
+  EventSink* sink_ = nullptr;
+  uint64_t durable_callback_id_ = 0;
+
+  std::map<uint64_t, Pending> pending_;  // by seq
+  uint64_t emitted_seq_ = 0;             // the last event handed to the sink
+  uint64_t persisted_routed_ = 0;        // 'routed_seq' as last committed
+  bool outbox_loaded_ = false;
+  bool routing_ = false;
+  bool persisting_ = false;
+  bool sweeping_ = false;
+  bool sweep_again_ = false;
+  bool started_ = false;
+  bool closed_ = false;
+  size_t in_flight_ = 0;
+};
+
+Result<std::unique_ptr<DocumentStore>> DocumentStore::open(uv_loop_t* loop, Clock* clock,
+                                                           storage::StoreThread* store,
+                                                           Options options) {
+  auto impl = std::make_unique<Impl>(loop, clock, store, options);
+  TDB_RETURN_IF_ERROR(impl->open());
+  return std::unique_ptr<DocumentStore>(new DocumentStore(std::move(impl)));
+}
+
+DocumentStore::DocumentStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+DocumentStore::~DocumentStore() { close(); }
+Status DocumentStore::start(EventSink* sink) { return impl_->start(sink); }
+void DocumentStore::execute(Request request, Done done) {
+  impl_->execute(std::move(request), std::move(done));
+}
+Status DocumentStore::close() { return impl_->close(); }
+size_t DocumentStore::in_flight() const { return impl_->in_flight(); }
+
+}  // namespace topicdb::db
