@@ -120,5 +120,53 @@ TEST_F(DbEventsTest, SequenceRisesAcrossARestartAndRecordsPersist) {
   EXPECT_NE(replay["data"].dump().find("i2"), std::string::npos) << "the change log survived";
 }
 
+TEST_F(DbEventsTest, PersistentQos1WatcherMissesNothingWhileOfflineAndAcrossARestart) {
+  {
+    v5::PahoV5 watcher(port(), "persistent-watcher");
+    v5::PahoV5Options options;
+    options.clean_start = true;
+    options.session_expiry = 3600;
+    ASSERT_TRUE(watcher.connect(options));
+    ASSERT_TRUE(watcher.subscribe("$DB/devices/events/#", 1));
+    ASSERT_TRUE(watcher.disconnect());
+  }
+  DbClient c(port(), "writer");
+  ASSERT_TRUE(c.connect());
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(
+        is_ok(c.request("$DB/devices/create", Json{{"id", "d" + std::to_string(i)}}.dump())));
+  }
+  ASSERT_TRUE(broker_.restart());
+
+  v5::PahoV5 watcher(port(), "persistent-watcher");
+  v5::PahoV5Options options;
+  options.clean_start = false;
+  options.session_expiry = 3600;
+  ASSERT_TRUE(watcher.connect(options));
+  std::vector<Json> events = collect_events(watcher, 5);
+  ASSERT_EQ(events.size(), 5u);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(events[i]["id"], "d" + std::to_string(i));
+    if (i > 0) {
+      EXPECT_GT(events[i]["sequence"], events[i - 1]["sequence"]);
+    }
+  }
+}
+
+TEST_F(DbEventsTest, TtlExpiryDeletesTheRecordAndEmitsADeleteEvent) {
+  v5::PahoV5 watcher(port(), "ttl-watcher");
+  ASSERT_TRUE(watcher.connect());
+  ASSERT_TRUE(watcher.subscribe("$DB/sessions/events/#", 1));
+  DbClient c(port(), "writer");
+  ASSERT_TRUE(c.connect());
+  ASSERT_TRUE(is_ok(c.request("$DB/sessions/create", R"({"id":"s1","ttl_secs":1})")));
+  std::vector<Json> events = collect_events(watcher, 2);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0]["operation"], "Create");
+  EXPECT_EQ(events[1]["operation"], "Delete");
+  EXPECT_EQ(events[1]["id"], "s1");
+  EXPECT_TRUE(is_error(c.request("$DB/sessions/s1", "{}"), 404));
+}
+
 }  // namespace
 }  // namespace topicdb::itest::db
