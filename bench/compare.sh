@@ -2,13 +2,16 @@
 # Compares TopicDB with mosquitto under bench's load tool and writes docs/benchmarks.md.
 #
 #   bench/compare.sh [--rounds N] [--scenarios "fanin_qos0 latency ..."] [--no-docs]
-#                    [--results DIR]
+#                    [--results DIR] [--db-scenarios "db db_scale"] [--db-only]
 #
 # Builds topicdb and topicdb_load (RelWithDebInfo) if needed, installs Debian's mosquitto
 # package if it is missing, then for every round and scenario starts each broker fresh on
 # its own free port (TopicDB in its default configuration, mosquitto with
 # bench/mosquitto.conf), runs `topicdb_load --scenario S` against it and stops it. The
-# broker order alternates between rounds. Raw output goes to bench/results/latest/ (or
+# broker order alternates between rounds. Then the $DB scenarios (TopicDB only: mosquitto has
+# no $DB) run against a fresh TopicDB each, followed in the same round by
+# topicdb_sqlite_ceiling (raw SQLite on the store's tables: the ceiling they are compared
+# with); --db-scenarios "" skips them, --db-only runs only them. Raw output goes to bench/results/latest/ (or
 # --results DIR), the summary (medians, min-max, ratios, targets) to docs/benchmarks.md
 # (with --no-docs it is printed instead).
 # Environment: BUILD_DIR (default ./build), TOPICDB_LOAD_ARGS (extra tool flags),
@@ -21,6 +24,7 @@ build=${BUILD_DIR:-$root/build}
 rounds=3
 scenarios="fanin_qos0 fanin_qos1 fanout_qos0 fanout_qos1 latency connect_rate idle_memory"
 scenarios+=" fanin_with_100k_subs"
+db_scenarios="db db_scale"
 write_docs=1
 results=$root/bench/results/latest
 while (($#)); do
@@ -29,7 +33,9 @@ while (($#)); do
     --scenarios) scenarios=$2; shift 2 ;;
     --no-docs) write_docs=0; shift ;;
     --results) results=$2; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    --db-scenarios) db_scenarios=$2; shift 2 ;;
+    --db-only) scenarios=""; shift ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "compare: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -46,7 +52,8 @@ load_args=${load_args% }
 # their rate up to threefold from one run to the next and drowns the brokers' difference.
 pin_scenarios=${TOPICDB_PIN_SCENARIOS-connect_rate}
 if (( $(nproc) < 2 )) || ! command -v taskset >/dev/null; then pin_scenarios=""; fi
-command_line="bench/compare.sh --rounds $rounds --scenarios \"$scenarios\"; tool flags: $load_args"
+command_line="bench/compare.sh --rounds $rounds --scenarios \"$scenarios\""
+command_line+=" --db-scenarios \"$db_scenarios\"; tool flags: $load_args"
 if [[ -n "$pin_scenarios" ]]; then
   command_line+="; pinned (broker CPU 0, tool CPU 1): $pin_scenarios"
 fi
@@ -59,10 +66,11 @@ if [[ ! -f "$build/build.ninja" ]] || \
   log "configuring $build (RelWithDebInfo)"
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
-log "building topicdb and topicdb_load"
-ninja -C "$build" topicdb topicdb_load >/dev/null
+log "building topicdb, topicdb_load and topicdb_sqlite_ceiling"
+ninja -C "$build" topicdb topicdb_load topicdb_sqlite_ceiling >/dev/null
 topicdb_bin=$build/topicdb
 load_bin=$build/bench/topicdb_load
+ceiling_bin=$build/bench/topicdb_sqlite_ceiling
 
 # --- mosquitto --------------------------------------------------------------------------------
 # Installing the package on a systemd machine starts a mosquitto service on 1883: this script
@@ -177,7 +185,7 @@ wait_for_quiet() {
 
 # --- rounds -----------------------------------------------------------------------------------
 mkdir -p "$results"
-rm -f "$results"/round*_*.txt "$results"/round*_*.stderr "$results"/broker_*.log
+rm -f "$results"/round*_*.txt "$results"/round*_*.db "$results"/round*_*.stderr "$results"/broker_*.log
 started=$(date +%s)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 log "results in $results"
@@ -217,6 +225,45 @@ for round in $(seq "$rounds"); do
       fi
     done
   done
+done
+# --- $DB scenarios ---------------------------------------------------------------------------
+# TopicDB alone; every line the tool prints (one per phase) goes to roundN_topicdb_db.txt,
+# then the SQLite ceiling of the same round (same record count, same durability: FULL).
+db_records=200000
+for round in $(seq "$rounds"); do
+  [[ -n "$db_scenarios" ]] || break
+  out=$results/round${round}_topicdb_db.txt
+  err=$results/round${round}_topicdb_db.stderr
+  for scenario in $db_scenarios; do
+    tag=${round}-${scenario}
+    busy=$(wait_for_quiet)
+    pin_broker=(env)
+    pin_tool=(env)
+    if ! start_topicdb "$tag"; then
+      echo "scenario=$scenario status=error note=broker_did_not_start" >>"$out"
+      stop_broker
+      continue
+    fi
+    lines=$(timeout 900 "$load_bin" --host 127.0.0.1 --port "$broker_port" \
+              --scenario "$scenario" --broker-pid "$broker_pid" 2>>"$err" |
+            grep "^scenario=" || true)
+    if [[ -z "$lines" ]]; then lines="scenario=$scenario status=error note=no_output"; fi
+    died=""
+    if ! kill -0 "$broker_pid" 2>/dev/null; then died=" broker_died=1"; fi
+    while IFS= read -r line; do
+      echo "$line$died machine_busy_pct=$busy" >>"$out"
+      log "round $round db: $line$died"
+    done <<<"$lines"
+    stop_broker
+    if grep -qiE ' (warn|error)' "$work/topicdb-$tag/stderr" 2>/dev/null; then
+      cp "$work/topicdb-$tag/stderr" "$results/broker_topicdb_${tag}.log"
+    fi
+  done
+  mkdir -p "$work/ceiling-$round"
+  "$ceiling_bin" --records "$db_records" --dir "$work/ceiling-$round" 2>>"$err" |
+    grep "^scenario=" >>"$out" || echo "scenario=sqlite_insert status=error" >>"$out"
+  log "round $round ceiling: $(tail -2 "$out" | tr '\n' ' ')"
+  rm -rf "$work/ceiling-$round"
 done
 find "$results" -name '*.stderr' -empty -delete
 elapsed=$(( $(date +%s) - started ))

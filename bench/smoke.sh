@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CTest smoke test of the load tool: starts the real broker on a free port, runs
 # `topicdb_load --smoke` (every scenario, tiny counts) against it twice, with and without
-# --no-coalesce, and passes if the tool exits 0 both times. No performance thresholds.
+# --no-coalesce, then the $DB scenarios (db, db_scale) once, and passes if the tool exits 0
+# every time. No performance thresholds.
 # Usage: bench/smoke.sh PATH/TO/topicdb PATH/TO/topicdb_load
 set -euo pipefail
 
@@ -54,6 +55,10 @@ timeout 50 "$load" --smoke --host 127.0.0.1 --port "$port" --broker-pid "$broker
   --timeout 15 || status=$?
 if [[ $status -eq 0 ]]; then
   timeout 50 "$load" --smoke --no-coalesce --host 127.0.0.1 --port "$port" \
+    --broker-pid "$broker_pid" --timeout 15 || status=$?
+fi
+if [[ $status -eq 0 ]]; then
+  timeout 50 "$load" --smoke --scenario db,db_scale --host 127.0.0.1 --port "$port" \
     --broker-pid "$broker_pid" --timeout 15 || status=$?
 fi
 if ! kill -0 "$broker_pid" 2>/dev/null; then

@@ -17,6 +17,8 @@ import statistics
 import subprocess
 import sys
 
+from summarize_db import db_section
+
 BROKERS = ("topicdb", "mosquitto")
 
 # scenario, field, label, better
@@ -325,6 +327,9 @@ def main():
     for name, measured, ok in targets:
         w(f"| {name} | {measured} | {mark(ok)} |")
     w("")
+
+    for line in db_section(args.results, args.rounds, fmt):
+        w(line)
 
     w("## Method")
     w("")

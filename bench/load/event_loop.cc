@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <ctime>
 
 namespace topicdb::bench {
@@ -26,7 +27,11 @@ Client::Client(EventLoop* loop, std::string client_id, const Settings& settings)
   mosquitto_int_option(mosq_, MOSQ_OPT_SEND_MAXIMUM, settings.send_maximum);
   mosquitto_connect_callback_set(mosq_, &Client::on_connect_cb);
   mosquitto_disconnect_callback_set(mosq_, &Client::on_disconnect_cb);
-  mosquitto_message_callback_set(mosq_, &Client::on_message_cb);
+  if (settings.protocol == MQTT_PROTOCOL_V5) {
+    mosquitto_message_v5_callback_set(mosq_, &Client::on_message_v5_cb);
+  } else {
+    mosquitto_message_callback_set(mosq_, &Client::on_message_cb);
+  }
   mosquitto_publish_callback_set(mosq_, &Client::on_publish_cb);
   mosquitto_subscribe_callback_set(mosq_, &Client::on_subscribe_cb);
   keepalive_s_ = settings.keepalive_s;
@@ -71,6 +76,27 @@ bool Client::subscribe(const std::vector<std::string>& filters, int qos) {
 bool Client::publish(const std::string& topic, const void* payload, int length, int qos) {
   last_publish_qos_ = qos;
   int rc = mosquitto_publish(mosq_, nullptr, topic.c_str(), length, payload, qos, false);
+  if (rc != MOSQ_ERR_SUCCESS) return false;
+  if (qos > 0) ++qos1_sent_;
+  sync_interest();
+  return true;
+}
+
+bool Client::publish_request(const std::string& topic, const void* payload, int length, int qos,
+                             const std::string& response_topic, const void* correlation,
+                             int correlation_length) {
+  last_publish_qos_ = qos;
+  mosquitto_property* props = nullptr;
+  if (mosquitto_property_add_string(&props, MQTT_PROP_RESPONSE_TOPIC, response_topic.c_str()) !=
+          MOSQ_ERR_SUCCESS ||
+      mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, correlation,
+                                    static_cast<uint16_t>(correlation_length)) !=
+          MOSQ_ERR_SUCCESS) {
+    mosquitto_property_free_all(&props);
+    return false;
+  }
+  int rc = mosquitto_publish_v5(mosq_, nullptr, topic.c_str(), length, payload, qos, false, props);
+  mosquitto_property_free_all(&props);
   if (rc != MOSQ_ERR_SUCCESS) return false;
   if (qos > 0) ++qos1_sent_;
   sync_interest();
@@ -162,6 +188,20 @@ void Client::on_message_cb(mosquitto* /*m*/, void* self, const mosquitto_message
   auto* c = static_cast<Client*>(self);
   ++c->received_;
   if (c->on_message) c->on_message(*msg);
+}
+
+void Client::on_message_v5_cb(mosquitto* m, void* self, const mosquitto_message* msg,
+                              const mosquitto_property* props) {
+  on_message_cb(m, self, msg);
+  auto* c = static_cast<Client*>(self);
+  if (!c->on_reply || props == nullptr) return;
+  void* correlation = nullptr;
+  uint16_t length = 0;
+  if (mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &correlation, &length,
+                                     false) != nullptr) {
+    c->on_reply(*msg, correlation, length);
+    std::free(correlation);
+  }
 }
 
 void Client::on_publish_cb(mosquitto* /*m*/, void* self, int /*mid*/) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <mosquitto.h>
+#include <mqtt_protocol.h>
 
 #include <chrono>
 #include <cstdint>
@@ -46,6 +47,10 @@ class Client {
   // Queues one PUBLISH (and writes it at once if the socket takes it). QoS 1 messages stay
   // counted in inflight() until their PUBACK.
   bool publish(const std::string& topic, const void* payload, int length, int qos);
+  // An MQTT 5 request: a PUBLISH with Response Topic and Correlation Data properties.
+  bool publish_request(const std::string& topic, const void* payload, int length, int qos,
+                       const std::string& response_topic, const void* correlation,
+                       int correlation_length);
   // Sends DISCONNECT; closed() turns true once the library has closed the socket.
   void disconnect();
 
@@ -62,6 +67,9 @@ class Client {
 
   // Called for every PUBLISH received (after received() counts it).
   std::function<void(const mosquitto_message&)> on_message;
+  // Called (after on_message) for every PUBLISH that carries Correlation Data (MQTT 5
+  // answers); `correlation` points into the library's property list.
+  std::function<void(const mosquitto_message&, const void* correlation, uint16_t length)> on_reply;
 
   // For the loop.
   void handle_events(uint32_t events);
@@ -75,6 +83,8 @@ class Client {
   static void on_connect_cb(mosquitto* m, void* self, int rc);
   static void on_disconnect_cb(mosquitto* m, void* self, int rc);
   static void on_message_cb(mosquitto* m, void* self, const mosquitto_message* msg);
+  static void on_message_v5_cb(mosquitto* m, void* self, const mosquitto_message* msg,
+                               const mosquitto_property* props);
   static void on_publish_cb(mosquitto* m, void* self, int mid);
   static void on_subscribe_cb(mosquitto* m, void* self, int mid, int count, const int* granted);
 

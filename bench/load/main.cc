@@ -26,6 +26,10 @@ void usage(FILE* out) {
                "                    [--sub-procs N] [--no-coalesce]\n"
                "scenarios:");
   for (const std::string& n : topicdb::bench::scenario_names()) std::fprintf(out, " %s", n.c_str());
+  std::fprintf(out, "\n$DB scenarios (TopicDB only, MQTT 5):");
+  for (const std::string& n : topicdb::bench::db_scenario_names()) {
+    std::fprintf(out, " %s", n.c_str());
+  }
   std::fprintf(out,
                "\n"
                "Prints one key=value line per scenario. Exit status: 0 if every scenario\n"
@@ -150,6 +154,7 @@ int main(int argc, char** argv) {
   for (const std::string& s : scenarios) {
     bool known = false;
     for (const std::string& n : topicdb::bench::scenario_names()) known = known || n == s;
+    for (const std::string& n : topicdb::bench::db_scenario_names()) known = known || n == s;
     if (!known) {
       std::fprintf(stderr, "topicdb_load: unknown scenario '%s'\n", s.c_str());
       usage(stderr);

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/load/db_scenarios.h"
 #include "bench/load/flows.h"
 #include "bench/load/scenario_kit.h"
 
@@ -348,6 +349,11 @@ bool idle_memory_scenario(const std::string& name, const Options& o) {
 
 }  // namespace
 
+const std::vector<std::string>& db_scenario_names() {
+  static const std::vector<std::string> kNames = {"db", "db_scale"};
+  return kNames;
+}
+
 const std::vector<std::string>& scenario_names() {
   static const std::vector<std::string> kNames = {
       "fanin_qos0", "fanin_qos1",   "fanout_qos0", "fanout_qos1",
@@ -364,6 +370,8 @@ bool run_scenario(const std::string& name, const Options& o) {
   if (name == "connect_rate") return connect_rate_scenario(name, o);
   if (name == "idle_memory") return idle_memory_scenario(name, o);
   if (name == "fanin_with_100k_subs") return fanin_with_subs_scenario(name, o);
+  if (name == "db") return db_scenario(name, o);
+  if (name == "db_scale") return db_scale_scenario(name, o);
   std::fprintf(stderr, "topicdb_load: unknown scenario '%s'\n", name.c_str());
   return false;
 }

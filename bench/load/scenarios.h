@@ -27,8 +27,10 @@ struct Options {
   int sub_procs = 1;                   // worker processes for subscribers; 0 = in-process
 };
 
-// All scenario names, in the order "all" runs them.
+// All broker scenario names, in the order "all" runs them.
 const std::vector<std::string>& scenario_names();
+// The $DB scenarios (TopicDB only; "all" does not include them).
+const std::vector<std::string>& db_scenario_names();
 
 // Runs one scenario and prints its line. Returns true if it completed without loss.
 bool run_scenario(const std::string& name, const Options& options);
