@@ -188,8 +188,9 @@ const std::vector<Option>& options() {
          return Status::ok();
        }},
       {"durability-interval-ms", "MS",
-       "periodic and none: the longest a commit waits for the background fsync that lets its "
-       "$DB change events go (default 10)",
+       "periodic and none: the background fsync runs at most once per MS while there are "
+       "unsynced commits, so a commit waits about MS (plus the fsync) before it is durable "
+       "and its $DB change events go (default 10)",
        [](Config& c, const std::string& v) {
          return parse_number<int>("durability-interval-ms", v, 1, 60000, &c.durability_interval_ms);
        }},
@@ -201,6 +202,38 @@ const std::vector<Option>& options() {
          TDB_RETURN_IF_ERROR(parse_bool("sqlite-synchronous-full", v, &full));
          c.durability = full ? storage::Durability::kImmediate : storage::Durability::kPeriodic;
          return Status::ok();
+       }},
+      // --- authentication and authorization ---
+      {"password-file", "FILE",
+       "users and password hashes in mosquitto's format ($7$, $6$, $argon2id$; see 'topicdb "
+       "passwd'); reread on SIGHUP",
+       [](Config& c, const std::string& v) -> Status {
+         if (v.empty()) return Status::invalid_argument("--password-file must not be empty");
+         c.password_file = v;
+         return Status::ok();
+       }},
+      {"acl-file", "FILE",
+       "who may publish and subscribe to what, in mosquitto's ACL format (deny wins; no "
+       "matching rule = denied); reread on SIGHUP",
+       [](Config& c, const std::string& v) -> Status {
+         if (v.empty()) return Status::invalid_argument("--acl-file must not be empty");
+         c.acl_file = v;
+         return Status::ok();
+       }},
+      {"allow-anonymous", "BOOL",
+       "let clients in without a user name (default: false with --password-file, else true)",
+       [](Config& c, const std::string& v) -> Status {
+         bool allow = false;
+         TDB_RETURN_IF_ERROR(parse_bool("allow-anonymous", v, &allow));
+         c.allow_anonymous = allow;
+         return Status::ok();
+       }},
+      {"auth-fail-delay-ms", "MS",
+       "a failed login is refused after this delay, doubling with each failure from the same "
+       "address up to 16 times it; 0 = at once (default 500)",
+       [](Config& c, const std::string& v) {
+         return parse_number<int64_t>("auth-fail-delay-ms", v, 0, 60000,
+                                      &c.broker.auth_fail_delay_ms);
        }},
   };
   return kOptions;

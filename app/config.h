@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,6 +36,10 @@ struct Config {
   size_t db_max_inflight = 1024;
   int64_t db_event_retention_hours = 24;
   uint64_t db_event_retention_count = 1'000'000;
+  // --- authentication and authorization (plugins/file_auth.h) ---
+  std::string password_file;            // empty: none
+  std::string acl_file;                 // empty: none (everything allowed)
+  std::optional<bool> allow_anonymous;  // unset: off with a password file, on without one
   bool show_help = false;
   bool show_version = false;
 };

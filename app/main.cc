@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "app/config.h"
+#include "app/db_cli.h"
+#include "app/passwd_cli.h"
 #include "app/server.h"
 
 namespace {
@@ -13,6 +15,10 @@ void print_usage(FILE* out) {
                "Usage: topicdb <command> [OPTIONS]\n\n"
                "Commands:\n"
                "  serve     run the MQTT broker (see 'topicdb serve --help')\n"
+               "  db        create, read, update, delete, list, watch records of a running\n"
+               "            broker over MQTT 5 (see 'topicdb db --help')\n"
+               "  passwd    add, remove or list users of a password file (see 'topicdb passwd "
+               "--help')\n"
                "  version   print the version\n");
 }
 
@@ -28,6 +34,11 @@ int main(int argc, char** argv) {
     std::printf("topicdb %s\n", TOPICDB_VERSION);
     return 0;
   }
+  if (args[0] == "db") {
+    args.erase(args.begin());
+    return topicdb::app::run_db_command(args);
+  }
+  if (args[0] == "passwd") return topicdb::app::run_passwd({args.begin() + 1, args.end()});
   if (args[0] != "serve") {
     std::fprintf(stderr, "topicdb: unknown command '%s' (try 'topicdb --help')\n", args[0].c_str());
     return 2;

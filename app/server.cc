@@ -9,8 +9,10 @@
 #include <filesystem>
 #include <memory>
 
+#include <sqlite3.h>
 #include <uv.h>
 
+#include "app/auth_setup.h"
 #include "base/log.h"
 #include "base/uv_clock.h"
 #include "broker/broker.h"
@@ -57,6 +59,9 @@ struct SignalWatch {
 int run_server(const Config& config) {
   log::set_level(config.log_level);
   std::signal(SIGPIPE, SIG_IGN);  // a peer closing mid-write is an error code, not a signal
+  // SQLite's allocation statistics take a global mutex on every malloc, shared by the store
+  // thread and every reader; nothing here reads them. Must precede the first SQLite call.
+  sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
@@ -126,6 +131,12 @@ int run_server(const Config& config) {
     std::string bound;
     if (!restored.is_ok()) {
       std::fprintf(stderr, "topicdb: cannot load broker state: %s\n", restored.to_string().c_str());
+      exit_code = 1;
+    }
+    // Password file, ACL file, anonymous rule; SIGHUP rereads the files.
+    Result<std::unique_ptr<AuthSetup>> auth = AuthSetup::install(config, &loop, broker);
+    if (exit_code == 0 && !auth.is_ok()) {
+      std::fprintf(stderr, "topicdb: %s\n", auth.status().message().c_str());
       exit_code = 1;
     }
     // After restore, so the sessions that the outbox's unrouted events are for exist.

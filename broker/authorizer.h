@@ -25,7 +25,7 @@ class Authorizer {
  public:
   virtual ~Authorizer() = default;
   // After authentication, before the session is touched. A refusal gets CONNACK with the
-  // mapped code (kPermissionDenied: 0x87 / 3.1.1 0x05; kUnauthenticated: 0x86 / 0x04).
+  // mapped code (kPermissionDenied: 0x87 / 3.1.1 0x05; kUnauthenticated: 0x86 / 0x05).
   virtual Status authorize_connect(const ClientIdentity& client) = 0;
   // A client PUBLISH (after topic-alias resolution) or a will when it is about to be sent.
   // A refused PUBLISH is dropped: MQTT 5 clients get 0x87 in the PUBACK/PUBREC.

@@ -19,6 +19,9 @@ Broker::Broker(uv_loop_t* loop, BrokerOptions options, Clock* clock, StateStore*
       router_(options_, &stats_, clock_, store_),
       acks_(store_),
       authorizer_(std::make_unique<AllowAllAuthorizer>()),
+      // The refusal must come before the connect timeout closes the connection.
+      login_throttle_(std::min(options_.auth_fail_delay_ms, options_.connect_timeout_ms / 2),
+                      std::min(16 * options_.auth_fail_delay_ms, options_.connect_timeout_ms / 2)),
       sys_handler_(std::make_unique<SysTopicsHandler>()) {
   reserved_.add(std::string(reserved::kSysPrefix), sys_handler_.get());
   started_ms_ = clock_->now_ms();
@@ -40,6 +43,10 @@ Broker::~Broker() { store_->set_durable_callback(nullptr); }
 
 void Broker::set_authorizer(std::unique_ptr<Authorizer> authorizer) {
   authorizer_ = authorizer ? std::move(authorizer) : std::make_unique<AllowAllAuthorizer>();
+}
+
+void Broker::set_authenticator(std::unique_ptr<Authenticator> authenticator) {
+  authenticator_ = std::move(authenticator);
 }
 
 void Broker::add_reserved_handler(std::string prefix, ReservedTopicHandler* handler) {
@@ -205,6 +212,9 @@ void Broker::on_packet(Connection& c, const mqtt::FrameHeader& header, std::stri
   }
   mqtt::Packet& packet = *decoded;
   if (c.authenticating()) {
+    // A failed login waits for its delayed refusal: what the client sends meanwhile (pings,
+    // acks; everything else is held) changes nothing.
+    if (c.auth().refusal_timer) return;
     // During enhanced authentication only AUTH may come (MQTT 5 §4.12).
     if (auto* auth = std::get_if<mqtt::AuthPacket>(&packet)) {
       handle_auth(c, *auth);

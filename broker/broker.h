@@ -22,12 +22,14 @@
 #include "base/status.h"
 #include "broker/ack_queue.h"
 #include "broker/auth_plugin.h"
+#include "broker/authenticator.h"
 #include "broker/authorizer.h"
 #include "broker/broker_options.h"
 #include "broker/broker_stats.h"
 #include "broker/codec/codec.h"
 #include "broker/connection.h"
 #include "broker/connection_owner.h"
+#include "broker/login_throttle.h"
 #include "broker/message.h"
 #include "broker/persist/state_store.h"
 #include "broker/reserved_topics.h"
@@ -53,6 +55,9 @@ class Broker final : public ConnectionOwner, public net::StreamAcceptor, public 
   // Who may connect, publish and subscribe; the default allows everything. Call before
   // listen().
   void set_authorizer(std::unique_ptr<Authorizer> authorizer);
+  // Checks the user name and password of every CONNECT that uses no enhanced
+  // authentication method; none by default (everyone passes). Call before listen().
+  void set_authenticator(std::unique_ptr<Authenticator> authenticator);
   // Registers the handler of a reserved prefix ("$DB/"); borrowed, it must outlive the
   // broker and complete (or drop) its pending requests before the broker is destroyed.
   // "$SYS/" has the broker's own handler (read-only for clients).
@@ -108,6 +113,13 @@ class Broker final : public ConnectionOwner, public net::StreamAcceptor, public 
                       const std::string& reason = "");
   void resume_session(Session& session, Connection& c);
   std::string assign_client_id();
+  // handle_login.cc: basic authentication through the Authenticator, and the delayed
+  // refusal of a failed login.
+  void check_login(Connection& c, std::unique_ptr<mqtt::ConnectPacket> p);
+  void finish_login(uint64_t connection_id, const Status& verdict);
+  // Counts a failed login (password or enhanced method) and sends the CONNACK refusal
+  // `code` after the throttle's delay; the CONNECT stays held until then.
+  void refuse_failed_login(Connection& c, uint8_t code, const std::string& why);
   // handle_auth.cc
   AuthPlugin* find_auth_plugin(const std::string& method) const;
   void handle_auth(Connection& c, const mqtt::AuthPacket& a);
@@ -182,6 +194,8 @@ class Broker final : public ConnectionOwner, public net::StreamAcceptor, public 
   Router router_;
   AckQueue acks_;
   std::unique_ptr<Authorizer> authorizer_;
+  std::unique_ptr<Authenticator> authenticator_;  // null: no basic authentication
+  LoginThrottle login_throttle_;
   ReservedTopics reserved_;
   std::unique_ptr<ReservedTopicHandler> sys_handler_;
   // A QoS 2 reserved-topic request still running: the ack place its answer fills. Keyed by

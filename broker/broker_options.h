@@ -43,6 +43,10 @@ struct BrokerOptions {
   // close_lingering). Long enough for a client to notice the reason, short enough that
   // lingering connections cannot pile up.
   int64_t close_linger_ms = 2000;
+  // A failed login (wrong password, unknown user) is refused after a delay that doubles with
+  // each failure from the same client address, from this up to 16 times this (and at most
+  // half the connect timeout). 0 = refuse at once (failures are still counted).
+  int64_t auth_fail_delay_ms = 500;
 
   // --- MQTT 5 ---
   // QoS 1/2 PUBLISHes a client may have unacknowledged towards us (Receive Maximum in

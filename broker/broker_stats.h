@@ -13,6 +13,7 @@ struct BrokerStats {
   uint64_t messages_dropped = 0;   // queue limits reached
   uint64_t connections_total = 0;  // accepted since start
   uint64_t malformed_packets = 0;
+  uint64_t auth_failures = 0;  // CONNECTs refused for a wrong password or an unknown user
 };
 
 }  // namespace topicdb::broker

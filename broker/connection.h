@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/clock.h"
 #include "broker/auth_plugin.h"
 #include "broker/codec/packets.h"
 #include "broker/connection_owner.h"
@@ -151,6 +152,8 @@ class Connection final : public net::StreamOwner {
     std::unique_ptr<mqtt::ConnectPacket> pending_connect;  // CONNECT held during the exchange
     std::string method;
     std::unique_ptr<AuthExchange> exchange;  // the exchange under way, if any
+    // A failed basic login (handle_login.cc) whose CONNACK refusal waits out its delay.
+    std::unique_ptr<Timer> refusal_timer;
   };
   AuthState& auth() { return extras().auth; }
   bool authenticating() const { return extras_ && extras_->auth.pending_connect; }

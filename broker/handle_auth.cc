@@ -55,7 +55,8 @@ void Broker::continue_authentication(Connection& c, std::string_view client_data
       log::info("authentication of {} failed: {}", c.peer(), step.reason);
       c.auth().exchange.reset();
       if (connecting) {
-        refuse_connect(c, c.version, mqtt::reason::kNotAuthorized, step.reason);
+        // A wrong proof is a failed login like a wrong password: slowed per address.
+        refuse_failed_login(c, mqtt::reason::kNotAuthorized, step.reason);
       } else {
         disconnect(c, mqtt::reason::kNotAuthorized, step.reason);
       }
@@ -92,7 +93,10 @@ void Broker::handle_auth(Connection& c, const mqtt::AuthPacket& a) {
     disconnect(c, mqtt::reason::kBadAuthenticationMethod, "authentication method is gone");
     return;
   }
-  c.auth().exchange = plugin->begin(c.session->client_id(), std::nullopt);
+  // The user name of the CONNECT: a method that proves a user (SCRAM) must prove the same one.
+  const std::string* username = c.username();
+  c.auth().exchange = plugin->begin(
+      c.session->client_id(), username ? std::optional<std::string>(*username) : std::nullopt);
   continue_authentication(c, data);
 }
 

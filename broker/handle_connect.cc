@@ -84,6 +84,10 @@ void Broker::handle_connect(Connection& c, const mqtt::FrameHeader& header, std:
                             c.auth().pending_connect->properties.authentication_data.value_or(""));
     return;
   }
+  if (authenticator_) {
+    check_login(c, std::move(p));
+    return;
+  }
   accept_connect(c, *p, std::nullopt);
 }
 

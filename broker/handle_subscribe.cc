@@ -3,6 +3,7 @@
 // subscriptions.
 #include "base/log.h"
 #include "broker/broker.h"
+#include "broker/protected_topics.h"
 #include "broker/reason_codes.h"
 
 namespace topicdb::broker {
@@ -73,10 +74,12 @@ void Broker::handle_subscribe(Connection& c, const mqtt::SubscribePacket& p) {
   }
 }
 
-// The authorizer first, then, for a filter under a reserved prefix, that prefix's handler
-// ("$DB/{entity}/events/#" may be subscribed to, request topics may not).
+// The protections no authorizer can lift, the authorizer, then, for a filter under a
+// reserved prefix, that prefix's handler ("$DB/{entity}/events/#" may be subscribed to,
+// request topics may not).
 Status Broker::authorize_subscription(const ClientIdentity& who, const std::string& filter,
                                       uint8_t qos) {
+  TDB_RETURN_IF_ERROR(check_response_subscription(who.client_id, filter));
   TDB_RETURN_IF_ERROR(authorizer_->authorize_subscribe(who, filter, qos));
   if (ReservedTopicHandler* handler = reserved_.find(filter)) {
     return handler->authorize_subscribe(who, filter);

@@ -41,8 +41,9 @@ uint8_t connack_v311_code_for(const Status& status) {
       return mqtt::connack_v311::kAccepted;
     case Code::kUnsupported:
       return mqtt::connack_v311::kUnacceptableProtocolVersion;
+    // A wrong password is "not authorized" (5), as mosquitto answers it (its test
+    // 01-connect-uname-password-denied); 4 says the fields were malformed (§3.2.2.3).
     case Code::kUnauthenticated:
-      return mqtt::connack_v311::kBadUsernameOrPassword;
     case Code::kPermissionDenied:
       return mqtt::connack_v311::kNotAuthorized;
     default:

@@ -31,6 +31,7 @@ void Broker::publish_sys_topics() {
       {"$SYS/broker/clients/disconnected",
        std::to_string(sessions_.size() - std::min(sessions_.size(), connected))},
       {"$SYS/broker/connections/total", std::to_string(stats_.connections_total)},
+      {"$SYS/broker/clients/auth_failures", std::to_string(stats_.auth_failures)},
       {"$SYS/broker/messages/received", std::to_string(stats_.messages_received)},
       {"$SYS/broker/messages/sent", std::to_string(stats_.messages_sent)},
       {"$SYS/broker/messages/dropped", std::to_string(stats_.messages_dropped)},

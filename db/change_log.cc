@@ -70,20 +70,19 @@ Status write_state(sqlite3* db, const char* key, int64_t value) {
   return Status::ok();
 }
 
-Status load_unrouted(sqlite3* db, std::vector<ChangeEvent>* events, int64_t* routed_seq) {
-  Result<int64_t> routed = read_state(db, "routed_seq");
-  if (!routed.is_ok()) return routed.status();
-  *routed_seq = *routed;
+Status load_changes(sqlite3* db, int64_t after_seq, int64_t limit,
+                    std::vector<ChangeEvent>* events) {
   auto stmt = prepare(db,
                       "SELECT seq, entity, id, op, data, client_id FROM db_changes WHERE seq > ?1 "
-                      "ORDER BY seq");
+                      "ORDER BY seq LIMIT ?2");
   if (!stmt.is_ok()) return stmt.status();
-  sqlite3_bind_int64(stmt->get(), 1, *routed);
+  sqlite3_bind_int64(stmt->get(), 1, after_seq);
+  sqlite3_bind_int64(stmt->get(), 2, limit);
   int rc;
   while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
     events->push_back(event_from_row(stmt->get()));
   }
-  if (rc != SQLITE_DONE) return sqlite_status(db, "load unrouted changes");
+  if (rc != SQLITE_DONE) return sqlite_status(db, "load changes");
   return Status::ok();
 }
 

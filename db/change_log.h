@@ -22,9 +22,10 @@ inline constexpr int64_t kReplayMaxLimit = 10000;
 Result<int64_t> read_state(sqlite3* db, const char* key);
 Status write_state(sqlite3* db, const char* key, int64_t value);
 
-// Every change after 'routed_seq', in seq order: the events committed but not routed when
-// the process stopped. Sets *routed_seq to the stored cursor.
-Status load_unrouted(sqlite3* db, std::vector<ChangeEvent>* events, int64_t* routed_seq);
+// Up to `limit` changes with seq > after_seq, in seq order. From 'routed_seq' on, they are
+// the events committed but not routed when the process stopped (the outbox).
+Status load_changes(sqlite3* db, int64_t after_seq, int64_t limit,
+                    std::vector<ChangeEvent>* events);
 
 // kReplay, body {"entity":"users","since":N,"limit":1000}: the entity's events with
 // since < sequence <= max_seq (max_seq: the last event that left, so replay never shows a

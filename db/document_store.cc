@@ -28,8 +28,9 @@ constexpr int kExpireBatch = 1000;
 
 // Loop-thread object except `writer_`, which only store-thread work touches. Event order:
 // each committed change's event waits in `pending_` (keyed by seq) until the store says its
-// submission is durable, then leaves strictly in seq order; 'routed_seq' follows in a later,
-// batched submission, and start() re-routes what is after it (the outbox after a crash).
+// submission is durable, then leaves strictly in seq order; 'routed_seq' follows in a later
+// submission once per sweep interval, and start() re-routes what is after it (the outbox
+// after a crash).
 class DocumentStore::Impl {
  public:
   Impl(uv_loop_t* loop, Clock* clock, storage::StoreThread* store, Options options)
@@ -47,28 +48,7 @@ class DocumentStore::Impl {
     if (started_) return Status::ok();
     started_ = true;
     sink_ = sink;
-    struct Outbox {
-      std::vector<ChangeEvent> events;
-      int64_t routed = 0;
-    };
-    auto outbox = std::make_shared<Outbox>();
-    store_->submit(
-        [outbox](sqlite3* db) { return load_unrouted(db, &outbox->events, &outbox->routed); },
-        [this, outbox](uint64_t ticket, const Status& status) {
-          if (!status) {
-            log::error("db: cannot load the event outbox: {}", status.to_string());
-          }
-          uint64_t routed = static_cast<uint64_t>(outbox->routed);
-          emitted_seq_ = std::max(emitted_seq_, routed);
-          persisted_routed_ = std::max(persisted_routed_, routed);
-          if (!outbox->events.empty()) {
-            log::info("db: routing {} events left in the outbox (after sequence {})",
-                      outbox->events.size(), routed);
-          }
-          for (ChangeEvent& event : outbox->events) queue_event(ticket, std::move(event));
-          outbox_loaded_ = true;
-          route_events();
-        });
+    load_outbox_batch();
     sweep_timer_ = clock_->make_timer();
     int64_t interval = std::max<int64_t>(1, options_.ttl_sweep_interval_ms);
     sweep_timer_->start(interval, interval, [this] { sweep(); });
@@ -119,6 +99,7 @@ class DocumentStore::Impl {
       }
     }
     store_->remove_durable_callback(durable_callback_id_);
+    sink_ = nullptr;  // it may go away once we are closed
     return Status::ok();
   }
 
@@ -302,24 +283,79 @@ class DocumentStore::Impl {
     if (!inserted) it->second.ticket = std::min(it->second.ticket, ticket);
   }
 
+  // The outbox drains in batches: each batch's events leave (in order, with the new ones
+  // interleaved by seq) before the next batch is read.
+  void load_outbox_batch() {
+    if (outbox_loading_ || outbox_loaded_ || closed_ || store_->closed()) return;
+    outbox_loading_ = true;
+    struct Batch {
+      std::vector<ChangeEvent> events;
+      int64_t routed = 0;
+    };
+    auto batch = std::make_shared<Batch>();
+    bool first = !outbox_started_;
+    int64_t after = static_cast<int64_t>(outbox_frontier_);
+    int64_t limit = std::max<int64_t>(1, options_.outbox_batch);
+    store_->submit(
+        [batch, first, after, limit](sqlite3* db) -> Status {
+          int64_t from = after;
+          if (first) {
+            Result<int64_t> routed = read_state(db, "routed_seq");
+            if (!routed.is_ok()) return routed.status();
+            batch->routed = from = *routed;
+          }
+          return load_changes(db, from, limit, &batch->events);
+        },
+        [this, batch, first, limit](uint64_t ticket, const Status& status) {
+          outbox_loading_ = false;
+          if (!status) {
+            // Retried by the next sweep; meanwhile no event leaves (order first).
+            log::error("db: cannot load the event outbox: {}", status.to_string());
+            return;
+          }
+          if (first) {
+            uint64_t routed = static_cast<uint64_t>(batch->routed);
+            emitted_seq_ = std::max(emitted_seq_, routed);
+            persisted_routed_ = std::max(persisted_routed_, routed);
+            outbox_frontier_ = routed;
+            outbox_started_ = true;
+            if (!batch->events.empty()) {
+              log::info("db: routing the events left in the outbox (after sequence {})", routed);
+            }
+          }
+          if (!batch->events.empty()) outbox_frontier_ = batch->events.back().sequence;
+          if (static_cast<int64_t>(batch->events.size()) < limit) outbox_loaded_ = true;
+          for (ChangeEvent& event : batch->events) queue_event(ticket, std::move(event));
+          route_events();
+        });
+  }
+
   void route_events() {
-    if (sink_ == nullptr || !outbox_loaded_ || routing_) return;
+    // Before start() events wait; started without a sink (tools) they are routed to no one.
+    if (!outbox_started_ || routing_) return;
     routing_ = true;  // a sink that runs a request re-enters here
     uint64_t durable = store_->durable_ticket();
     while (!pending_.empty()) {
       auto it = pending_.begin();
+      // Past the outbox batch read so far: older unrouted events may still be unread.
+      if (!outbox_loaded_ && it->first > outbox_frontier_) break;
       if (it->second.ticket > durable) break;
       Pending pending = std::move(it->second);
       pending_.erase(it);
       if (pending.event.sequence <= emitted_seq_) continue;
       emitted_seq_ = pending.event.sequence;
-      sink_->on_change(pending.event);
+      if (sink_ != nullptr) sink_->on_change(pending.event);
     }
     routing_ = false;
-    persist_routed(/*closing=*/false);
+    if (!outbox_loaded_ && (pending_.empty() || pending_.begin()->first > outbox_frontier_)) {
+      load_outbox_batch();
+    }
   }
 
-  // One 'routed_seq' write in flight at a time: under load it covers many events.
+  // 'routed_seq' is written once per sweep interval (and at close), not after each group:
+  // a write of its own after every group would cost a second commit (an fsync in immediate
+  // mode) per group and make a client that waits for each answer twice as slow. After a
+  // crash the events of up to one interval leave again (events are at least once).
   void persist_routed(bool closing) {
     if (persisting_ || emitted_seq_ <= persisted_routed_ || (closed_ && !closing)) return;
     if (store_->closed()) return;
@@ -330,7 +366,6 @@ class DocumentStore::Impl {
                      persisting_ = false;
                      if (!status) return;
                      persisted_routed_ = std::max<uint64_t>(persisted_routed_, value);
-                     persist_routed(false);
                    });
   }
 
@@ -341,6 +376,8 @@ class DocumentStore::Impl {
       sweep_again_ = true;  // a tick during a sweep is not lost: its deadline may be newer
       return;
     }
+    persist_routed(/*closing=*/false);
+    if (!outbox_started_) load_outbox_batch();  // a failed first load is retried
     sweeping_ = true;
     sweep_again_ = false;
     int64_t now = clock_->wall_ms();
@@ -387,7 +424,10 @@ class DocumentStore::Impl {
   std::map<uint64_t, Pending> pending_;  // by seq
   uint64_t emitted_seq_ = 0;             // the last event handed to the sink
   uint64_t persisted_routed_ = 0;        // 'routed_seq' as last committed
-  bool outbox_loaded_ = false;
+  bool outbox_started_ = false;          // the first batch was read: routed_seq is known
+  bool outbox_loaded_ = false;           // the whole outbox was read
+  bool outbox_loading_ = false;
+  uint64_t outbox_frontier_ = 0;  // the last seq the outbox drain has read
   bool routing_ = false;
   bool persisting_ = false;
   bool sweeping_ = false;

@@ -5,6 +5,23 @@
 // db/adapter/ turns PUBLISHes into Requests and Answers into PUBLISHes.
 //
 // Threads: every public method is called on the loop thread and every callback runs there.
+// The StoreThread must outlive the DocumentStore (close() flushes it).
+//
+// Rules the store implements beyond the table (db/record_writes.h has the details):
+// - create: "ttl_secs" (positive integer) is an option, not a field: it sets the record's
+//   deadline and adds "_expires_at" (Unix ms) to the record; a read after it is a 404 and
+//   the TTL sweep deletes the record with a Delete event whose client_id is "".
+// - schema set on an entity whose live records violate the schema: 409 with
+//   data {"offending_ids":[up to 10 ids]} and a message naming the first problem; schema get
+//   without a schema: 404. A schema names fields; others stay free. "integer" means a JSON
+//   integer (5, not 5.0). Defaults fill absent fields on create only.
+// - index add of fields that already have an index changes nothing and answers the list.
+// - replay answers an array of event objects (the payload of ChangeEvent::to_json), only
+//   events that have already left (so never a sequence number a crash could reuse); 410
+//   with data {"oldest_since":N} when since < N, N being the highest pruned sequence.
+// - events are at least once across a crash: 'routed_seq' is persisted after the events
+//   left, and everything after it is routed again by the next start().
+// - close() answers every request still running (writes once committed, reads once run).
 #pragma once
 
 #include <cstdint>
@@ -37,6 +54,9 @@ struct DocumentStoreOptions {
   // How often expired records are looked for (a record goes within about a second of its
   // deadline; reads never see it after the deadline).
   int64_t ttl_sweep_interval_ms = 250;
+  // At start the outbox (events committed but not routed) drains in batches of this many, so
+  // a long backlog never sits in memory at once.
+  int64_t outbox_batch = 10000;
 };
 
 class DocumentStore {

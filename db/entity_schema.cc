@@ -1,5 +1,7 @@
 #include "db/entity_schema.h"
 
+#include "db/names.h"
+
 namespace topicdb::db {
 
 namespace {
@@ -88,7 +90,7 @@ Result<EntitySchema> EntitySchema::parse(const Json& definition) {
       } else if (key == "default") {
         rule.default_value = value;
       } else if (key == "references") {
-        if (!value.is_string() || value.get<std::string>().empty()) {
+        if (!value.is_string() || !check_entity_name(value.get_ref<const std::string&>())) {
           return Status::invalid_argument("schema field '" + name +
                                           "': references must be an entity name");
         }

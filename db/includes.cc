@@ -72,6 +72,10 @@ Result<std::vector<IncludeNode>> parse_includes(const Json& value, std::string_v
   if (!value.is_array()) {
     return Status::invalid_argument(fmt::format("{} must be an array of names", option));
   }
+  if (value.size() > kMaxIncludes) {
+    return Status::invalid_argument(
+        fmt::format("too many {}: {} (at most {})", option, value.size(), kMaxIncludes));
+  }
   std::vector<IncludeNode> roots;
   for (size_t i = 0; i < value.size(); ++i) {
     if (!value[i].is_string()) {

@@ -20,6 +20,8 @@
 namespace topicdb::db {
 
 inline constexpr size_t kMaxIncludeDepth = 3;
+// Each include costs a query per level: a request names at most this many.
+inline constexpr size_t kMaxIncludes = 16;
 
 // One include and the includes asked for inside the record it nests.
 struct IncludeNode {

@@ -52,6 +52,7 @@ const char* json_type_name(const Json& v) {
 Result<uint64_t> parse_count(const Json& v, std::string_view name) {
   if (v.is_number_unsigned()) return v.get<uint64_t>();
   if (v.is_number_integer()) {
+    if (v.get<int64_t>() >= 0) return static_cast<uint64_t>(v.get<int64_t>());
     return bad(fmt::format("{} must not be negative (got {})", name, v.get<int64_t>()));
   }
   return bad(fmt::format("{} must be a non-negative integer, not {}", name, json_type_name(v)));

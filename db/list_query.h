@@ -38,7 +38,7 @@ inline constexpr size_t kMaxInValues = 1000;
 
 struct ListQuery {
   std::vector<Filter> filters;  // ANDed
-  std::vector<SortKey> sort;    // then "id" ascending, always (a stable order for paging)
+  std::vector<SortKey> sort;    // then "id", always (a stable order for paging)
   // Without "limit" a list returns up to limits.max_list_limit records (MQDB's default:
   // everything, truncated at its max_list_results of 10,000).
   uint64_t limit = 0;

@@ -188,7 +188,10 @@ std::string index_ddl(const std::string& entity, const std::string& index_name,
     if (!columns.empty()) columns += ", ";
     columns += json_extract_sql(field);
   }
-  return fmt::format("CREATE INDEX IF NOT EXISTS \"{}\" ON db_records({}) WHERE entity={}",
+  // Ending in id: a list orders by its sort keys and then id, so an equality filter on the
+  // fields reads matches in answer order and stops at the limit, with no sort step that
+  // would grow with the table.
+  return fmt::format("CREATE INDEX IF NOT EXISTS \"{}\" ON db_records({}, id) WHERE entity={}",
                      index_name, columns, entity_literal(entity));
 }
 

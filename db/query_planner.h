@@ -5,6 +5,14 @@
 // like with a literal prefix, is_null and sort on an indexed field use the index; a filter
 // on an unindexed field scans the entity's records (through db_records_key).
 //
+// Planner hints, because SQLite has no statistics here (no ANALYZE): the entity test is
+// written likely(entity='users') and each range comparison likelihood(..., 0.05). Without
+// them SQLite rates "entity=?" on db_records_key as selective as "field=?" on the
+// expression index and, since db_records_key also yields the "ORDER BY id" tie-break order
+// for free, walks every record of the entity instead of using the index. likely() leaves
+// the term as it is for the partial index's WHERE entity='users' (SQLite skips the hint
+// when it checks that the query implies it).
+//
 // Type rules (SQL has no JSON types: json_extract gives NULL for null and for a missing
 // field, 1/0 for true/false, the JSON text of an object or array), made exact with
 // json_type beside the indexable comparison:
@@ -20,7 +28,12 @@
 //  - is_null: the field is null or missing; is_not_null: present and not null.
 // Sort order (SQLite's): missing and null first, then numbers and booleans (as 0/1) by
 // value, then strings, objects and arrays by their text; desc reverses it. Ties are broken
-// by id ascending, so paging with offset is stable.
+// by id (in the direction of the last sort key; ascending without sort), so paging with
+// offset is stable. Without sort a list is in id order (MQDB's order: by key).
+//
+// Index shape: an index on (field..., id) WHERE entity='x' serves "field = ? ORDER BY id"
+// and "ORDER BY field, id" without any sort step; an index on (field...) alone still finds
+// the rows but sorts the matches (or the ties) by id.
 #pragma once
 
 #include <cstdint>

@@ -66,11 +66,14 @@ class ReaderPool::Impl {
       return;
     }
     ++in_flight_;
+    bool wake;
     {
       std::lock_guard lock(mu_);
       queue_.push_back({std::move(work), std::move(done)});
+      wake = idle_ > 0;
     }
-    work_cv_.notify_one();
+    // Busy readers look at the queue again before they sleep: no wake-up (a syscall) needed.
+    if (wake) work_cv_.notify_one();
   }
 
   void close() {
@@ -114,7 +117,9 @@ class ReaderPool::Impl {
       Job job;
       {
         std::unique_lock lock(mu_);
+        ++idle_;
         work_cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+        --idle_;
         if (queue_.empty()) return;  // stopping; close() took what was left
         job = std::move(queue_.front());
         queue_.pop_front();
@@ -177,6 +182,7 @@ class ReaderPool::Impl {
   std::deque<Job> queue_;
   std::vector<Outcome> outcomes_;
   bool stop_ = false;
+  int idle_ = 0;  // readers waiting for work
   std::atomic<uint64_t> completed_{0};
 
   // Loop thread only.

@@ -8,6 +8,7 @@
 
 #include "db/includes.h"
 #include "db/list_query.h"
+#include "db/names.h"
 #include "db/projection.h"
 #include "db/query_planner.h"
 #include "db/statement_cache.h"
@@ -112,6 +113,10 @@ Answer run_read(sqlite3* db, const Request& request, int64_t now_ms) {
 }
 
 Answer run_list(sqlite3* db, const Request& request, const QueryLimits& limits, int64_t now_ms) {
+  // The planner inlines the entity in the SQL text (for the partial indexes): it must be a
+  // checked name, whoever called.
+  Status entity_ok = check_entity_name(request.entity);
+  if (!entity_ok.is_ok()) return Answer::bad_request(entity_ok.message());
   Result<ListQuery> query = parse_list_query(request.body, limits);
   if (!query.is_ok()) return from_status(query.status());
   PlannedQuery plan = plan_list(request.entity, *query, now_ms);

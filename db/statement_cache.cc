@@ -28,7 +28,7 @@ StatementCache::ThreadBinding::~ThreadBinding() { bound_cache = previous_; }
 
 sqlite3_stmt* StatementCache::acquire(std::string_view sql, int* rc) {
   *rc = SQLITE_OK;
-  auto it = entries_.find(std::string(sql));
+  auto it = entries_.find(sql);
   if (it != entries_.end()) {
     if (it->second.in_use) return nullptr;
     it->second.in_use = true;

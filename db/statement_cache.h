@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -54,7 +55,12 @@ class StatementCache {
   sqlite3* db_;
   size_t capacity_;
   uint64_t clock_ = 0;
-  std::unordered_map<std::string, Entry> entries_;
+  // Transparent: a lookup by string_view allocates nothing (the hot path looks up per read).
+  struct SqlHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view sql) const { return std::hash<std::string_view>{}(sql); }
+  };
+  std::unordered_map<std::string, Entry, SqlHash, std::equal_to<>> entries_;
   std::unordered_map<sqlite3_stmt*, Entry*> by_stmt_;
 };
 

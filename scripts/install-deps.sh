@@ -9,12 +9,12 @@ set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config ccache
           libuv1-dev libsqlite3-dev libfmt-dev libssl-dev libmsgpack-cxx-dev libabsl-dev
-          nlohmann-json3-dev)
+          nlohmann-json3-dev libmosquitto-dev libargon2-dev)
 for arg in "$@"; do
   case "$arg" in
     --tests)
       packages+=(googletest libgtest-dev libbenchmark-dev libpaho-mqtt-dev libpaho-mqttpp-dev
-                 libmosquitto-dev mosquitto-clients python3-paho-mqtt) ;;
+                 mosquitto-clients python3-paho-mqtt) ;;
     --fuzz)
       packages+=(clang-14 libclang-rt-14-dev) ;;
     *)

@@ -2,15 +2,15 @@
 // Components (the broker state store, the document store) submit work from the loop thread;
 // results come back to the loop thread.
 //
-// Group commit: the thread takes everything queued at once and runs it in one
-// BEGIN IMMEDIATE ... COMMIT, so one fsync covers every submission that arrived while the
-// previous commit was running. Each submission runs in its own SAVEPOINT inside that
-// transaction: one that fails is rolled back alone (ROLLBACK TO + RELEASE) and reported to
-// its submitter, the others commit and the store keeps running. A failure of the group
-// itself (BEGIN, COMMIT, or an error that made SQLite drop the transaction: I/O error, disk
-// full) fails every submission of the group and turns health() non-ok for good; from then
-// on submissions are reported failed without running and durable_ticket() stops, since
-// durability can no longer be promised.
+// Group commit: the thread takes everything queued at once and runs it in one BEGIN IMMEDIATE ...
+// COMMIT, so one fsync (outside immediate mode: one background sync) covers every submission that
+// arrived while the previous commit was running. Each submission runs in its own SAVEPOINT inside
+// that transaction: one that fails is rolled back alone (ROLLBACK TO + RELEASE) and reported to its
+// submitter, the others commit and the store keeps running. A failure of the group itself (BEGIN,
+// COMMIT, or an error that made SQLite drop the transaction: I/O error, disk full) fails every
+// submission of the group and turns health() non-ok for good; from then on submissions are reported
+// failed without running and committed_ticket() and durable_ticket() stop, since durability can no
+// longer be promised. A failed background sync (periodic, none) does the same.
 //
 // Tickets increase by one per submission. committed_ticket() is the highest ticket such that
 // every submission up to it ran in a committed group; a submission that failed alone counts
@@ -19,8 +19,8 @@
 // on the durability mode (storage/durability.h, docs/durability.md):
 // - immediate: synchronous=FULL, the COMMIT itself fsyncs, durable == committed.
 // - periodic, none: COMMIT does not fsync. A sync thread fdatasyncs the WAL (none: and the
-//   database file) off the commit path, at most once per interval and within one interval
-//   of a commit; durable_ticket() advances to what was committed before that sync began.
+//   database file) off the commit path, at most once per interval and about one interval
+//   after a commit; durable_ticket() advances to what was committed before that sync began.
 // After each group the thread wakes the loop through a uv_async_t, whose callback runs each
 // submission's Done in ticket order with its own Status, then the commit callbacks, then
 // the durable callbacks; the sync thread wakes it the same way when durable_ticket() moves.
@@ -59,7 +59,8 @@ namespace topicdb::storage {
 struct StoreThreadOptions {
   // What a commit promises (see the file comment and docs/durability.md).
   Durability durability = Durability::kImmediate;
-  // periodic and none: the longest a commit waits for the sync that makes it durable.
+  // periodic and none: the shortest time between two syncs; a commit waits about this long
+  // (plus the sync) for the sync that makes it durable.
   int durability_interval_ms = kDefaultDurabilityIntervalMs;
   // How long a statement waits for a lock held by another connection before failing.
   int busy_timeout_ms = 5000;
@@ -129,6 +130,9 @@ class StoreThread {
   }
   // Syncs to disk done by the sync thread (periodic and none; 0 in immediate mode).
   uint64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
+  // The longest of those syncs so far, in microseconds: what bounds the durable lag beyond
+  // the interval.
+  uint64_t longest_sync_us() const { return longest_sync_us_.load(std::memory_order_relaxed); }
   Durability durability() const { return options_.durability; }
   const std::string& path() const { return path_; }
 
@@ -204,6 +208,7 @@ class StoreThread {
   std::atomic<uint64_t> committed_ticket_{0};
   std::atomic<uint64_t> durable_ticket_{0};
   std::atomic<uint64_t> syncs_{0};
+  std::atomic<uint64_t> longest_sync_us_{0};  // written by the sync thread only
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> failed_submissions_{0};
   std::thread thread_;

@@ -40,8 +40,8 @@ void StoreThread::run_syncs() {
       continue;
     }
     // At most one sync per interval unless one is asked for (flush, close): under load each
-    // sync covers every group committed since the last one. A commit waits at most one
-    // interval plus the sync itself.
+    // sync covers every group committed since the last one. A commit waits at most
+    // max(interval, the running sync) plus its own sync.
     sync_cv_.wait_until(lock, last_sync + interval,
                         [this] { return sync_stop_ || sync_requested_; });
     sync_requested_ = false;
@@ -53,6 +53,12 @@ void StoreThread::run_syncs() {
     if (synced.is_ok()) {
       durable_ticket_.store(target, std::memory_order_release);
       syncs_.fetch_add(1, std::memory_order_relaxed);
+      auto took =
+          std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - last_sync);
+      uint64_t us = static_cast<uint64_t>(took.count());
+      if (us > longest_sync_us_.load(std::memory_order_relaxed)) {
+        longest_sync_us_.store(us, std::memory_order_relaxed);
+      }
     } else {
       fail(synced);  // durability can no longer be promised: durable_ticket() stops
     }

@@ -26,7 +26,7 @@ TEST(ReasonCodesTest, RefusedConnectUnderMqtt311) {
   EXPECT_EQ(connack_v311_code_for(Status::unsupported("x")),
             mqtt::connack_v311::kUnacceptableProtocolVersion);
   EXPECT_EQ(connack_v311_code_for(Status::unauthenticated("x")),
-            mqtt::connack_v311::kBadUsernameOrPassword);
+            mqtt::connack_v311::kNotAuthorized);
   EXPECT_EQ(connack_v311_code_for(Status::permission_denied("x")),
             mqtt::connack_v311::kNotAuthorized);
   EXPECT_EQ(connack_v311_code_for(Status::internal("x")), mqtt::connack_v311::kServerUnavailable);

@@ -34,8 +34,9 @@ class DocumentStoreTest : public storage::testing::StoreTest {
 
   void open_store(DocumentStoreOptions options = {}) {
     options_ = options;
-    auto store =
-        storage::StoreThread::open(&loop_, path_, {db_schema()}, {.durability = storage::Durability::kNone, .durability_interval_ms = 1});
+    auto store = storage::StoreThread::open(
+        &loop_, path_, {db_schema()},
+        {.durability = storage::Durability::kNone, .durability_interval_ms = 1});
     ASSERT_TRUE(store.is_ok()) << store.status().to_string();
     store_ = std::move(store).value();
     auto docs = DocumentStore::open(&loop_, &clock_, store_.get(), options);

@@ -230,5 +230,81 @@ TEST_F(DbDocumentStoreTest, SqlErrorIsUnavailableAndChangesNothing) {
   EXPECT_TRUE(store_->health().is_ok()) << "one failed submission does not stop the store";
 }
 
+TEST_F(DbDocumentStoreTest, WritesBeforeStartLeaveOnceAtStart) {
+  close_store();
+  auto store = storage::StoreThread::open(
+      &loop_, path_, {db_schema()},
+      {.durability = storage::Durability::kNone, .durability_interval_ms = 1});
+  ASSERT_TRUE(store.is_ok());
+  store_ = std::move(store).value();
+  docs_ = std::move(DocumentStore::open(&loop_, &clock_, store_.get()).value());
+  ASSERT_EQ(create("users", {{"id", "early"}}).code, 200);
+  EXPECT_TRUE(sink_.events.empty()) << "no sink yet";
+  ASSERT_TRUE(docs_->start(&sink_).is_ok());
+  ASSERT_TRUE(wait_events(1));
+  ASSERT_EQ(create("users", {{"id", "late"}}).code, 200);
+  ASSERT_TRUE(wait_events(2));
+  ASSERT_EQ(sink_.events.size(), 2u) << "the early event left once, not twice";
+  EXPECT_EQ(sink_.events[0].id, "early");
+  EXPECT_EQ(sink_.events[1].sequence, 2u);
+}
+
+TEST_F(DbDocumentStoreTest, ClosedStoreAnswersUnavailable) {
+  ASSERT_TRUE(docs_->close().is_ok());
+  EXPECT_EQ(create("users", {{"a", 1}}).code, 503);
+  EXPECT_EQ(read("users", "x").code, 503);
+}
+
+TEST_F(DbDocumentStoreTest, EventsWaitUntilTheChangeIsDurable) {
+  // periodic: a commit is answered at once, its sync comes within the interval (here long).
+  close_store();
+  auto store = storage::StoreThread::open(
+      &loop_, path_, {db_schema()},
+      {.durability = storage::Durability::kPeriodic, .durability_interval_ms = 60'000});
+  ASSERT_TRUE(store.is_ok());
+  store_ = std::move(store).value();
+  docs_ = std::move(DocumentStore::open(&loop_, &clock_, store_.get()).value());
+  ASSERT_TRUE(docs_->start(&sink_).is_ok());
+  store_->flush();  // the outbox load, synced: the next sync is an interval away
+
+  ASSERT_EQ(create("users", {{"id", "u1"}}).code, 200) << "answered once committed";
+  uint64_t until = uv_now(&loop_) + 100;
+  run_loop_until([&] { return uv_now(&loop_) >= until; });
+  EXPECT_LT(store_->durable_ticket(), store_->committed_ticket());
+  EXPECT_TRUE(sink_.events.empty()) << "no event before its change is durable";
+  EXPECT_EQ(replay({{"entity", "users"}}).data, Json::array()) << "nor in replay";
+
+  store_->flush();  // syncs now
+  ASSERT_EQ(sink_.events.size(), 1u);
+  EXPECT_EQ(sink_.events[0].id, "u1");
+  EXPECT_EQ(replay({{"entity", "users"}}).data.size(), 1u);
+}
+
+TEST_F(DbDocumentStoreTest, RoutedCursorIsPersistedOncePerSweepInterval) {
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(create("users", {{"i", i}}).code, 200);
+  ASSERT_TRUE(wait_events(3));
+  store_->flush();
+  EXPECT_EQ(query("SELECT count(*) FROM db_state WHERE key='routed_seq'"), 0)
+      << "not a write of its own after every group";
+  clock_.advance_ms(250);
+  ASSERT_TRUE(run_loop_until(
+      [&] { return query("SELECT value FROM db_state WHERE key='routed_seq'") == 3; }));
+}
+
+TEST_F(DbDocumentStoreTest, OutboxDrainsInBatchesInOrder) {
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(create("users", {{"i", i}}).code, 200);
+  ASSERT_TRUE(wait_events(10));
+  close_store();
+  ASSERT_TRUE(exec("UPDATE db_state SET value=3 WHERE key='routed_seq'"));
+  sink_.events.clear();
+  open_store({.outbox_batch = 2});
+  ASSERT_EQ(create("users", {{"i", 10}}).code, 200);
+  ASSERT_TRUE(wait_events(8));
+  ASSERT_EQ(sink_.events.size(), 8u);
+  for (size_t i = 0; i < sink_.events.size(); ++i) {
+    EXPECT_EQ(sink_.events[i].sequence, 4u + i) << "old events first, then the new one";
+  }
+}
+
 }  // namespace
 }  // namespace topicdb::db

@@ -92,6 +92,34 @@ TEST_F(ReaderPoolTest, EachWorkSeesOneSnapshotAndTheNextSeesLaterCommits) {
   EXPECT_EQ(seen, (std::vector<int64_t>{0, 0, 1}));
 }
 
+// Read your writes: a read submitted once the writer's Done ran sees the write.
+TEST_F(ReaderPoolTest, AReadAfterACommittedWriteSeesIt) {
+  open_pool(2);
+  for (int i = 0; i < 20; ++i) {
+    std::string id = "w" + std::to_string(i);
+    bool written = false;
+    store_->submit(
+        [id](sqlite3* db) {
+          return storage::sqlite::exec(db, ("INSERT INTO db_records VALUES('users','" + id +
+                                            "',0,1,NULL,'{\"id\":\"" + id + "\",\"_version\":1}')")
+                                               .c_str());
+        },
+        [&](uint64_t, const Status& status) { written = status.is_ok(); });
+    ASSERT_TRUE(run_loop_until([&] { return written; }));
+    std::optional<Answer> answer;
+    pool_->submit(
+        [id](sqlite3* db) {
+          Request request;
+          request.entity = "users";
+          request.id = id;
+          return run_read(db, request, testing::kNow);
+        },
+        [&](Answer a) { answer = std::move(a); });
+    ASSERT_TRUE(run_loop_until([&] { return answer.has_value(); }));
+    EXPECT_EQ(answer->code, 200) << id << ": " << answer->message;
+  }
+}
+
 TEST_F(ReaderPoolTest, ConnectionsAreReadOnly) {
   open_pool(1);
   std::optional<Answer> answer;

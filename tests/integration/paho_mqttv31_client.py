@@ -10,7 +10,8 @@ and exits 0 once both the PUBACK and the message arrived, 1 on a timeout or erro
 
 Written for paho-mqtt 1.6 (Debian 12's python3-paho-mqtt): the callbacks have the 1.x
 signatures, which paho-mqtt 2.x only offers with CallbackAPIVersion.VERSION1.
-Usage: paho_mqttv31_client.py HOST PORT CLIENT_ID TOPIC PAYLOAD
+Usage: paho_mqttv31_client.py HOST PORT CLIENT_ID TOPIC PAYLOAD [TIMEOUT_S]
+(TIMEOUT_S, default 10: how long to wait for the message; the ACL tests expect none.)
 """
 import sys
 import threading
@@ -22,6 +23,7 @@ TIMEOUT_S = 10
 
 def main() -> int:
     host, port, client_id, topic, payload = sys.argv[1:6]
+    timeout_s = float(sys.argv[6]) if len(sys.argv) > 6 else TIMEOUT_S
     finished = threading.Event()  # message and PUBACK both arrived, or something failed
     received = threading.Event()
     acked = threading.Event()
@@ -63,7 +65,7 @@ def main() -> int:
     client.on_disconnect = on_disconnect
     client.connect(host, int(port), keepalive=30)
     client.loop_start()
-    if not finished.wait(TIMEOUT_S):
+    if not finished.wait(timeout_s):
         print("TIMEOUT", flush=True)
     client.disconnect()
     client.loop_stop()

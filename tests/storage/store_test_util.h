@@ -16,12 +16,14 @@
 
 namespace topicdb::storage::testing {
 
-// Runs `loop` until `done` holds, bounded by a 5 s timeout; returns done().
-inline bool run_loop_until(uv_loop_t* loop, const std::function<bool()>& done) {
+// Runs `loop` until `done` holds, bounded by `timeout_ms`; returns done().
+inline bool run_loop_until(uv_loop_t* loop, const std::function<bool()>& done,
+                           uint64_t timeout_ms = 5000) {
+  uv_update_time(loop);
   struct Ctx {
     const std::function<bool()>* done;
     uint64_t deadline;
-  } ctx{&done, uv_now(loop) + 5000};
+  } ctx{&done, uv_now(loop) + timeout_ms};
   uv_timer_t timer;
   uv_timer_init(loop, &timer);
   timer.data = &ctx;
@@ -63,6 +65,10 @@ class StoreTest : public ::testing::Test {
   // Runs the loop until `done` holds, bounded by a 5 s timeout; returns done().
   bool run_loop_until(const std::function<bool()>& done) {
     return testing::run_loop_until(&loop_, done);
+  }
+  // The same with a timeout of `timeout_ms`: also to check that something does NOT happen.
+  bool run_loop_until_for(uint64_t timeout_ms, const std::function<bool()>& done) {
+    return testing::run_loop_until(&loop_, done, timeout_ms);
   }
 
   // The first column of the first row of `sql`, on a connection of its own (-1 on error).

@@ -46,7 +46,7 @@ TEST_F(AuthorizerTest, RefusedConnect) {
   } cases[] = {{"denied", ProtocolVersion::kV5, mqtt::reason::kNotAuthorized},
                {"denied", ProtocolVersion::kV311, mqtt::connack_v311::kNotAuthorized},
                {"stranger", ProtocolVersion::kV5, mqtt::reason::kBadUserNameOrPassword},
-               {"stranger", ProtocolVersion::kV311, mqtt::connack_v311::kBadUsernameOrPassword}};
+               {"stranger", ProtocolVersion::kV311, mqtt::connack_v311::kNotAuthorized}};
   for (const Case& k : cases) {
     TestClient& c = h_.connect(k.id, k.version);
     ASSERT_TRUE(c.connack()) << k.id;

@@ -456,6 +456,25 @@ TEST_F(SqliteStateStoreTest, CloseTwiceAndWritesAfterCloseAreRefused) {
   EXPECT_FALSE(store_->load().is_ok());
 }
 
+// The broker acknowledges on commit in every mode; in periodic (and none) the node's
+// durable ticket, which $DB change events wait for, follows at the next sync.
+TEST_F(SqliteStateStoreTest, PeriodicDurabilityAcknowledgesOnCommitBeforeTheSync) {
+  open({.durability = storage::Durability::kPeriodic, .durability_interval_ms = 60000});
+  uint64_t acked = 0;
+  store_->set_durable_callback([&](uint64_t ticket) { acked = ticket; });
+  store_->put_retained({"a", "p", 0, "", 0});
+  // The first commit after a quiet time is synced at once; the next waits for the interval.
+  ASSERT_TRUE(run_loop_until([&] { return acked == 1 && database_->durable_ticket() == 1; }));
+  store_->put_retained({"b", "p", 0, "", 0});
+  ASSERT_TRUE(run_loop_until([&] { return acked == 2; }));
+  EXPECT_EQ(store_->durable_ticket(), 2u);
+  EXPECT_EQ(database_->committed_ticket(), 2u);
+  EXPECT_EQ(database_->durable_ticket(), 1u) << "not synced yet, and the ack did not wait";
+  // close() syncs: after it everything is durable.
+  EXPECT_TRUE(store_->close().is_ok());
+  EXPECT_EQ(database_->durable_ticket(), 2u);
+}
+
 TEST_F(SqliteStateStoreTest, PeriodicDurabilityAndNullLoopWork) {
   auto database = open_database(nullptr, {.durability = storage::Durability::kPeriodic});
   ASSERT_TRUE(database.is_ok()) << database.status().to_string();
