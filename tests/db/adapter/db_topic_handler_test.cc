@@ -296,6 +296,24 @@ TEST_F(DbTopicHandlerTest, EventsArePublishedAtQos1) {
   EXPECT_EQ(got[0].publish().payload, e.to_json());
 }
 
+TEST_F(DbTopicHandlerTest, AWillOnDbRunsAsTheDevicesRequest) {
+  ConnectOptions o;
+  o.client_id = "device-1";
+  o.version = ProtocolVersion::kV311;
+  o.will = mqtt::Will{.topic = "$DB/devices/device-1/update", .payload = R"({"online":false})"};
+  TestClient& device = h_.connect(o);
+  ASSERT_TRUE(device.accepted());
+  device.drop();
+  h_.run();
+  ASSERT_EQ(store_.pending.size(), 1u);
+  EXPECT_EQ(store_.pending[0].request.op, Operation::kUpdate);
+  EXPECT_EQ(store_.pending[0].request.id, "device-1");
+  EXPECT_EQ(store_.pending[0].request.client_id, "device-1");
+  EXPECT_EQ(store_.pending[0].request.body["online"], false);
+  store_.answer(0, Answer::ok(Json::object()));  // nobody to answer: no crash, no publish
+  h_.run();
+}
+
 TEST_F(DbTopicHandlerTest, AfterStopNothingIsPublished) {
   TestClient& c = h_.connect("c");
   ASSERT_EQ(c.subscribe("r", 0), 0);
