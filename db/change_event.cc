@@ -1,14 +1,12 @@
 #include "db/change_event.h"
 
-#include "db/answer.h"
+#include "db/json_text.h"
 
 namespace topicdb::db {
 
 namespace {
 
-void append_string(std::string& out, const std::string& s) {
-  out += Json(s).dump(-1, ' ', false, Json::error_handler_t::replace);
-}
+void append_string(std::string& out, const std::string& s) { out += dump_json(Json(s)); }
 
 }  // namespace
 

@@ -15,16 +15,8 @@ namespace {
 using storage::sqlite::column_bytes;
 using storage::sqlite::sqlite_status;
 
-struct StmtCloser {
-  void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
-};
-using Stmt = std::unique_ptr<sqlite3_stmt, StmtCloser>;
-
-Result<Stmt> prepare(sqlite3* db, const char* sql) {
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) != SQLITE_OK) return sqlite_status(db, sql);
-  return Stmt(raw);
-}
+using Stmt = storage::sqlite::StatementPtr;
+using storage::sqlite::prepare;
 
 ChangeEvent event_from_row(sqlite3_stmt* stmt) {
   // Columns: seq, entity, id, op, data, client_id.

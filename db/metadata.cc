@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "db/json_text.h"
 #include "db/names.h"
 #include "storage/sqlite_helpers.h"
 
@@ -14,25 +15,9 @@ namespace {
 using storage::sqlite::column_bytes;
 using storage::sqlite::sqlite_status;
 
-struct StmtCloser {
-  void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
-};
-using Stmt = std::unique_ptr<sqlite3_stmt, StmtCloser>;
-
-// Metadata statements run rarely: prepared per call.
-Result<Stmt> prepare(sqlite3* db, const char* sql) {
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) != SQLITE_OK) return sqlite_status(db, sql);
-  return Stmt(raw);
-}
-
-void bind_text(sqlite3_stmt* stmt, int index, const std::string& value) {
-  sqlite3_bind_text64(stmt, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
-}
-
-std::string dump(const Json& value) {
-  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
-}
+using Stmt = storage::sqlite::StatementPtr;
+using storage::sqlite::bind_text;
+using storage::sqlite::prepare;
 
 // The definitions of `kind` for `entity`, in revision order: (name, definition) pairs.
 Result<std::vector<std::pair<std::string, std::string>>> read_metadata(sqlite3* db,
@@ -174,7 +159,7 @@ Status set_schema(sqlite3* db, Catalog* catalog, const std::string& entity, cons
         Json{{"offending_ids", offending}});
     return Status::ok();
   }
-  Result<MetadataChange> change = apply_metadata(db, "schema", entity, "", dump(body), now_ms);
+  Result<MetadataChange> change = apply_metadata(db, "schema", entity, "", dump_json(body), now_ms);
   if (!change.is_ok()) return change.status();
   catalog->set_schema(entity, std::move(schema).value());
   *answer = Answer::ok(body);
@@ -232,7 +217,7 @@ Status add_index(sqlite3* db, const std::string& entity, const Json& body, int64
   if (!exists) {
     Json definition = Json{{"fields", fields}};
     Result<MetadataChange> change =
-        apply_metadata(db, "index", entity, name, dump(definition), now_ms);
+        apply_metadata(db, "index", entity, name, dump_json(definition), now_ms);
     if (!change.is_ok()) return change.status();
     std::string ddl =
         index_ddl(entity, fmt::format("dbidx_{}_{}", entity, change->revision), fields);

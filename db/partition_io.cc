@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "db/answer.h"
+#include "db/json_text.h"
 #include "db/partition.h"
 #include "storage/sqlite_helpers.h"
 
@@ -15,24 +16,9 @@ namespace {
 using storage::sqlite::column_bytes;
 using storage::sqlite::sqlite_status;
 
-struct StmtCloser {
-  void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
-};
-using Stmt = std::unique_ptr<sqlite3_stmt, StmtCloser>;
-
-Result<Stmt> prepare(sqlite3* db, const char* sql) {
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) != SQLITE_OK) return sqlite_status(db, sql);
-  return Stmt(raw);
-}
-
-std::string dump(const Json& value) {
-  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
-}
-
-void bind_text(sqlite3_stmt* stmt, int index, const std::string& value) {
-  sqlite3_bind_text64(stmt, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
-}
+using Stmt = storage::sqlite::StatementPtr;
+using storage::sqlite::bind_text;
+using storage::sqlite::prepare;
 
 uint64_t record_content_hash(const std::string& entity, const std::string& id, int64_t version,
                              const std::string& body) {
@@ -150,7 +136,7 @@ Status import_items(sqlite3* db, int partition, const PartitionItemSource& sourc
 Status export_partition(sqlite3* db, int partition, int64_t since_seq,
                         const PartitionItemSink& sink) {
   TDB_RETURN_IF_ERROR(
-      sink(dump(Json{{"kind", "partition"}, {"partition", partition}, {"format", 1}})));
+      sink(dump_json(Json{{"kind", "partition"}, {"partition", partition}, {"format", 1}})));
   auto records = prepare(db,
                          "SELECT entity, id, version, expires_at_ms, body FROM db_records "
                          "WHERE partition=?1 ORDER BY entity, id");
@@ -167,7 +153,7 @@ Status export_partition(sqlite3* db, int partition, int64_t since_seq,
                                        ? Json()
                                        : Json(sqlite3_column_int64(stmt, 3))},
                  {"body", column_bytes(stmt, 4)}};
-    TDB_RETURN_IF_ERROR(sink(dump(item)));
+    TDB_RETURN_IF_ERROR(sink(dump_json(item)));
   }
   if (rc != SQLITE_DONE) return sqlite_status(db, "export records");
   auto changes = prepare(db,
@@ -186,7 +172,7 @@ Status export_partition(sqlite3* db, int partition, int64_t since_seq,
                  {"data", column_bytes(stmt, 4)},
                  {"client_id", column_bytes(stmt, 5)},
                  {"at_ms", sqlite3_column_int64(stmt, 6)}};
-    TDB_RETURN_IF_ERROR(sink(dump(item)));
+    TDB_RETURN_IF_ERROR(sink(dump_json(item)));
   }
   if (rc != SQLITE_DONE) return sqlite_status(db, "export changes");
   return Status::ok();

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "db/json_text.h"
 #include "db/names.h"
 #include "db/partition.h"
 
@@ -38,10 +39,6 @@ struct ResetGuard {
     sqlite3_clear_bindings(stmt);
   }
 };
-
-std::string dump(const Json& value) {
-  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
-}
 
 Answer not_found(const std::string& entity, const std::string& id) {
   return Answer::not_found(fmt::format("record '{}' not found in '{}'", id, entity));
@@ -211,7 +208,7 @@ Status RecordWriter::create(sqlite3* db, const std::string& entity, CreateInput 
     }
   }
   record["_version"] = 1;
-  std::string body = dump(record);
+  std::string body = dump_json(record);
   int partition = partition_of(entity, input.id);
   for (int attempt = 0;; ++attempt) {
     sqlite3_stmt* stmt = statements_[kInsertRecord].get();
@@ -290,7 +287,7 @@ Status RecordWriter::update(sqlite3* db, const std::string& entity, const std::s
   }
   int64_t version = stored.version + 1;
   record["_version"] = version;
-  std::string body = dump(record);
+  std::string body = dump_json(record);
   {
     sqlite3_stmt* stmt = statements_[kUpdateRecord].get();
     ResetGuard guard{stmt};

@@ -64,6 +64,16 @@ Result<StatementPtr> prepare_persistent(sqlite3* db, const char* sql) {
   return StatementPtr(stmt);
 }
 
+Result<StatementPtr> prepare(sqlite3* db, const char* sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) != SQLITE_OK) return sqlite_status(db, sql);
+  return StatementPtr(stmt);
+}
+
+void bind_text(sqlite3_stmt* stmt, int index, std::string_view value) {
+  sqlite3_bind_text64(stmt, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+}
+
 Result<int64_t> query_int(sqlite3* db, const char* sql) {
   sqlite3_stmt* raw = nullptr;
   if (sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) != SQLITE_OK) return sqlite_status(db, sql);

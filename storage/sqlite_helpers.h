@@ -35,6 +35,10 @@ using StatementPtr = std::unique_ptr<sqlite3_stmt, StatementFinalizer>;
 
 // A statement prepared once and reused for the connection's lifetime (SQLITE_PREPARE_PERSISTENT).
 Result<StatementPtr> prepare_persistent(sqlite3* db, const char* sql);
+// A statement for one use (rare work: metadata, start-up, exports).
+Result<StatementPtr> prepare(sqlite3* db, const char* sql);
+// Binds `value` as UTF-8 TEXT, copied (the statement may run after the string is gone).
+void bind_text(sqlite3_stmt* stmt, int index, std::string_view value);
 
 // Binds `params` to ?1, ?2, ... and steps the write once. Returns SQLITE_DONE on success, else
 // the first error code. The statement is reset either way, ready for its next use.
