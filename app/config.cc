@@ -164,6 +164,11 @@ const std::vector<Option>& options() {
        [](Config& c, const std::string& v) {
          return parse_number<size_t>("db-max-inflight", v, 1, 1000000, &c.db_max_inflight);
        }},
+      {"db-max-list-results", "N",
+       "most records one $DB list answers; a list asking for more gets a 400 (default 10000)",
+       [](Config& c, const std::string& v) {
+         return parse_number<size_t>("db-max-list-results", v, 1, 1000000, &c.db_max_list_results);
+       }},
       {"db-event-retention-hours", "H", "hours the $DB change log is kept for replay (default 24)",
        [](Config& c, const std::string& v) {
          return parse_number<int64_t>("db-event-retention-hours", v, 1, 87600,

@@ -34,6 +34,7 @@ struct Config {
   // The $DB document database: request and answer limits, change-log retention.
   size_t db_max_payload = 256 * 1024;
   size_t db_max_inflight = 1024;
+  size_t db_max_list_results = 10000;
   int64_t db_event_retention_hours = 24;
   uint64_t db_event_retention_count = 1'000'000;
   // --- authentication and authorization (plugins/file_auth.h) ---

@@ -158,6 +158,7 @@ int run_server(const Config& config) {
   db::DocumentStore::Options document_options;
   document_options.event_retention_ms = config.db_event_retention_hours * 3600 * 1000;
   document_options.event_retention_count = config.db_event_retention_count;
+  document_options.max_list_limit = config.db_max_list_results;
   Result<std::unique_ptr<db::DocumentStore>> documents =
       store.is_ok() ? db::DocumentStore::open(&loop, &clock, database->get(), document_options)
                     : store.status();

@@ -274,6 +274,7 @@ Result<ListQuery> parse_list_query(const Json& body, const QueryLimits& limits) 
                              limits.max_list_limit));
     }
     query.limit = *limit;
+    query.limit_given = true;
   }
   if (offset) {
     // SQLite takes a signed 64-bit OFFSET.

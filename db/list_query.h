@@ -39,9 +39,10 @@ inline constexpr size_t kMaxInValues = 1000;
 struct ListQuery {
   std::vector<Filter> filters;  // ANDed
   std::vector<SortKey> sort;    // then "id", always (a stable order for paging)
-  // Without "limit" a list returns up to limits.max_list_limit records (MQDB's default:
-  // everything, truncated at its max_list_results of 10,000).
+  // Without "limit" a list answers every match, up to limits.max_list_limit; more matches
+  // than that is a 400 (MQDB silently truncates at its max_list_results of 10,000).
   uint64_t limit = 0;
+  bool limit_given = false;  // "limit" (or pagination.limit) was in the request
   uint64_t offset = 0;
   std::optional<Projection> projection;
   std::vector<IncludeNode> includes;

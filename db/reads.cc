@@ -119,6 +119,9 @@ Answer run_list(sqlite3* db, const Request& request, const QueryLimits& limits, 
   if (!entity_ok.is_ok()) return Answer::bad_request(entity_ok.message());
   Result<ListQuery> query = parse_list_query(request.body, limits);
   if (!query.is_ok()) return from_status(query.status());
+  // Without a limit, one row past the maximum tells whether the answer would be cut short:
+  // that is a 400 rather than a silent truncation.
+  if (!query->limit_given) query->limit = limits.max_list_limit + 1;
   PlannedQuery plan = plan_list(request.entity, *query, now_ms);
 
   Json records = Json::array();
@@ -138,6 +141,12 @@ Answer run_list(sqlite3* db, const Request& request, const QueryLimits& limits, 
       records.push_back(std::move(record));
     }
     if (rc != SQLITE_DONE) return failure(db, "list");
+  }
+  if (!query->limit_given && records.size() > limits.max_list_limit) {
+    return Answer::bad_request(fmt::format(
+        "more than {} records match (the most one list answers): page with \"limit\" and "
+        "\"offset\", or narrow the filters",
+        limits.max_list_limit));
   }
   if (query->projection || !query->includes.empty()) {
     std::vector<Json*> pointers;

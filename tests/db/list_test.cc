@@ -185,10 +185,16 @@ TEST_F(ListTest, PagingBoundaries) {
   EXPECT_EQ(list_ids("people", {{"sort", sort}, {"limit", 2}, {"offset", 1}}), (Ids{"p2", "p3"}));
 }
 
-TEST_F(ListTest, DefaultLimitIsTheMaximum) {
+TEST_F(ListTest, PastTheMaximumIsA400NeverATruncation) {
   QueryLimits limits;
   limits.max_list_limit = 3;
-  EXPECT_EQ(ids(list("people", Json::object(), limits)), (Ids{"p1", "p2", "p3"}));
+  // Five people match a list without a limit: more than the maximum, so no cut answer.
+  Answer cut = list("people", Json::object(), limits);
+  EXPECT_EQ(cut.code, 400);
+  EXPECT_NE(cut.message.find("more than 3 records match"), std::string::npos) << cut.message;
+  limits.max_list_limit = 5;
+  EXPECT_EQ(ids(list("people", Json::object(), limits)).size(), 5u);  // exactly the maximum
+  limits.max_list_limit = 3;
   EXPECT_EQ(ids(list("people", {{"limit", 3}}, limits)), (Ids{"p1", "p2", "p3"}));
   Answer over = list("people", {{"limit", 4}}, limits);
   EXPECT_EQ(over.code, 400);

@@ -162,3 +162,36 @@ TEST_F(DbListTest, MalformedListsAndLimitsAre400sThatSaySo) {
 
 }  // namespace
 }  // namespace topicdb::itest::db
+
+namespace topicdb::itest::db {
+namespace {
+
+// --db-max-list-results: a list asking for more is a 400, and so is one without a limit
+// that matches more (never a silently cut answer); paging within it works.
+class DbListMaxResultsTest : public DbTest {
+ protected:
+  std::vector<std::string> db_flags() const override { return {"--db-max-list-results", "3"}; }
+};
+
+TEST_F(DbListMaxResultsTest, PastTheMaximumIsA400NeverATruncation) {
+  DbClient c(port(), "pager");
+  ASSERT_TRUE(c.connect());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(is_ok(c.request("$DB/items/create", R"({"n":)" + std::to_string(i) + "}")));
+  }
+  Json all = c.request("$DB/items/list", "{}");
+  ASSERT_TRUE(is_ok(all));
+  EXPECT_EQ(all["data"].size(), 3u);  // exactly the maximum: answered whole
+  ASSERT_TRUE(is_ok(c.request("$DB/items/create", R"({"n":3})")));
+  Json too_many = c.request("$DB/items/list", "{}");
+  EXPECT_TRUE(is_error(too_many, 400));
+  EXPECT_NE(too_many.value("message", "").find("more than 3"), std::string::npos)
+      << too_many.dump();
+  EXPECT_TRUE(is_error(c.request("$DB/items/list", R"({"limit":4})"), 400));
+  Json page = c.request("$DB/items/list", R"({"limit":3,"offset":3})");
+  ASSERT_TRUE(is_ok(page));
+  EXPECT_EQ(page["data"].size(), 1u);
+}
+
+}  // namespace
+}  // namespace topicdb::itest::db
