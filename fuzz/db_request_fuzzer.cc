@@ -28,10 +28,10 @@ void check_error(const Answer& answer) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  std::string_view input(reinterpret_cast<const char*>(data), size);
-  size_t newline = input.find('\n');
-  std::string_view path = input.substr(0, newline);
-  std::string_view payload = newline == std::string_view::npos ? "" : input.substr(newline + 1);
+  std::string_view bytes(reinterpret_cast<const char*>(data), size);
+  size_t newline = bytes.find('\n');
+  std::string_view path = bytes.substr(0, newline);
+  std::string_view payload = newline == std::string_view::npos ? "" : bytes.substr(newline + 1);
   RequestParserOptions options;
   options.max_payload = 4096;
   ParsedRequest parsed = parse_request(path, payload, options);

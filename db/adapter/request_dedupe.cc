@@ -1,25 +1,15 @@
 #include "db/adapter/request_dedupe.h"
 
-namespace topicdb::db::adapter {
+#include "db/partition.h"
 
-namespace {
+namespace topicdb::db::adapter {
 
 // FNV-1a 64: stable and cheap; a collision would need the same client, key and a crafted
 // payload, and would only hand that client its own earlier answer.
-uint64_t fnv1a(uint64_t hash, std::string_view bytes) {
-  for (char c : bytes) {
-    hash ^= static_cast<uint8_t>(c);
-    hash *= 0x100000001b3ULL;
-  }
-  return hash;
-}
-
-}  // namespace
-
 uint64_t RequestDedupe::fingerprint(std::string_view topic, std::string_view payload) {
-  uint64_t hash = fnv1a(0xcbf29ce484222325ULL, topic);
-  hash = fnv1a(hash, std::string_view("\0", 1));
-  return fnv1a(hash, payload);
+  uint64_t hash = fnv1a_64(kFnvOffsetBasis, topic);
+  hash = fnv1a_64(hash, std::string_view("\0", 1));
+  return fnv1a_64(hash, payload);
 }
 
 std::shared_ptr<RequestDedupe::Entry> RequestDedupe::find(const RequestKey& key, bool is_resend) {
