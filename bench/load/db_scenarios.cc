@@ -44,8 +44,8 @@ std::string make_record(const std::string& id, uint64_t k) {
                         "{\"id\":\"%s\",\"name\":\"user-%06" PRIu64 "\",\"email\":\"user%06" PRIu64
                         "@example.com\",\"site\":\"site-%02d\",\"ts\":%" PRIu64
                         ",\"score\":%d,\"active\":true,\"bio\":\"",
-                        id.c_str(), k, k, static_cast<int>(k % kSites), static_cast<uint64_t>(1'700'000'000'000) + k,
-                        static_cast<int>(k % 1000));
+                        id.c_str(), k, k, static_cast<int>(k % kSites),
+                        static_cast<uint64_t>(1'700'000'000'000) + k, static_cast<int>(k % 1000));
   std::string record(head, static_cast<size_t>(std::max(n, 0)));
   if (record.size() + 2 < kRecordBytes) record.append(kRecordBytes - record.size() - 2, 'x');
   record += "\"}";
@@ -308,17 +308,21 @@ bool db_scale_scenario(const std::string& /*name*/, const Options& options) {
   const uint64_t probes = o.smoke ? 200 : 5'000;
   uint64_t populated = 0;
   bool all_ok = true;
+  // In chunks of 100k: each pump has the tool's phase timeout, and a million creates take
+  // longer than one on a slow machine.
   auto populate = [&](uint64_t upto) {
-    if (upto <= populated) return;
-    uint64_t from = populated;
-    PumpOutcome r = run_pump(run, clients, replies, upto - from,
-                             [from](uint64_t k, std::string* topic, std::string* payload) {
-                               *topic = "$DB/scale/create";
-                               *payload = make_record(record_id(from + k), from + k);
-                             });
-    all_ok = all_ok && r.status == "ok";
-    if (r.status != "ok") report_error("db_scale populate", r.error + " " + r.status);
-    populated = upto;
+    while (populated < upto && all_ok) {
+      uint64_t from = populated;
+      uint64_t count = std::min<uint64_t>(upto - from, 100'000);
+      PumpOutcome r = run_pump(run, clients, replies, count,
+                               [from](uint64_t k, std::string* topic, std::string* payload) {
+                                 *topic = "$DB/scale/create";
+                                 *payload = make_record(record_id(from + k), from + k);
+                               });
+      all_ok = all_ok && r.status == "ok";
+      if (r.status != "ok") report_error("db_scale populate", r.error + " " + r.status);
+      populated = from + count;
+    }
   };
   // Latency probes: one client, one request at a time, so the figure is the request's own
   // cost at this table size and not queueing.
