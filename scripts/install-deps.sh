@@ -14,7 +14,7 @@ for arg in "$@"; do
   case "$arg" in
     --tests)
       packages+=(googletest libgtest-dev libbenchmark-dev libpaho-mqtt-dev libpaho-mqttpp-dev
-                 mosquitto-clients python3-paho-mqtt) ;;
+                 mosquitto-clients python3-paho-mqtt openssl) ;;
     --fuzz)
       packages+=(clang-14 libclang-rt-14-dev) ;;
     *)
