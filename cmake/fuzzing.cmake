@@ -9,6 +9,9 @@ if(TOPICDB_FUZZ)
   if(TOPICDB_SANITIZE)
     message(FATAL_ERROR "TOPICDB_FUZZ sets its own sanitizers; leave TOPICDB_SANITIZE empty")
   endif()
+  # As for the sanitizer build (sanitizers.cmake): -O1 with line tables.
+  set(CMAKE_C_FLAGS_RELWITHDEBINFO "-O1 -g1 -DNDEBUG")
+  set(CMAKE_CXX_FLAGS_RELWITHDEBINFO "-O1 -g1 -DNDEBUG")
   add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
                       -fno-sanitize-recover=all)
   add_link_options(-fsanitize=address,undefined)
