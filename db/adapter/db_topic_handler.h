@@ -4,7 +4,8 @@
 // the Response Topic with the Correlation Data; 3.1.1 and 3.1 to "$DB/_reply/{path}" for
 // the requester only. Then the PUBLISH is acknowledged (0x00 also for an error answer: the
 // answer says what went wrong). Committed changes come back as events on
-// "$DB/{entity}/events/{id}".
+// "$DB/{entity}/events/{id}". Who may do what (the ACL on "$DB/{entity}/{operation}",
+// admins, record ownership) is DbAccess's (db_access.h).
 #pragma once
 
 #include <cstddef>

@@ -13,6 +13,8 @@
 
 #include "plugins/password_file.h"
 #include "tests/integration/broker_process.h"
+#include "tests/integration/mqtt_packets.h"
+#include "tests/integration/raw_client.h"
 #include "tests/integration/v5_client.h"
 
 namespace topicdb::itest {
@@ -29,6 +31,7 @@ constexpr char kPassword[] = "s3cret";
 // eve may only read and list orders, root (the admin) on everything.
 constexpr char kAcl[] =
     "pattern read reply/%u/#\n"
+    "pattern read $DB/_reply/#\n"
     "user alice\n"
     "topic write $DB/orders/+\n"
     "topic write $DB/notes/+\n"
@@ -205,6 +208,38 @@ TEST_F(DbAuthTest, EachOperationNeedsWriteOnItsNormalizedTopic) {
   EXPECT_TRUE(is_ok(alice.request("$DB/orders/o1/delete", Json::object(), &puback)));
   EXPECT_EQ(puback, 0);
   EXPECT_TRUE(is_error(alice.request("$DB/orders/o1", Json::object()), 404));
+}
+
+TEST_F(DbAuthTest, Mqtt311RefusalsAreA403AnswerAndASuback0x80) {
+  ASSERT_TRUE(start_secured());
+  RawClient eve;
+  ConnectSpec spec;
+  spec.client_id = "e3";
+  spec.username = "eve";
+  spec.password = kPassword;
+  ASSERT_TRUE(eve.connect(port()));
+  ASSERT_TRUE(eve.send(connect_packet(spec)));
+  auto connack = eve.recv_packet_of_type(2, milliseconds(5000));
+  ASSERT_TRUE(connack);
+  ASSERT_EQ(connack->body.size(), 2u);
+  ASSERT_EQ(connack->body[1], 0);
+  ASSERT_TRUE(eve.send(subscribe_packet(1, {{"$DB/_reply/#", 1}, {"$DB/orders/events/#", 1}})));
+  auto suback = eve.recv_packet_of_type(9);
+  ASSERT_TRUE(suback);
+  ASSERT_EQ(suback->body.size(), 4u);
+  EXPECT_EQ(suback->body[2], 1);
+  EXPECT_EQ(suback->body[3], 0x80);
+  // 3.1.1 cannot refuse a PUBLISH (its PUBACK has no reason code): the 403 answer says why.
+  ASSERT_TRUE(eve.send(publish_packet("$DB/orders/create", R"({"id":"o1"})", 1, false, false, 2)));
+  auto answer = eve.recv_packet_of_type(3, milliseconds(5000));
+  ASSERT_TRUE(answer);
+  auto view = parse_publish(*answer);
+  ASSERT_TRUE(view);
+  EXPECT_EQ(view->topic, "$DB/_reply/orders/create");
+  Json envelope = Json::parse(view->payload, nullptr, false);
+  EXPECT_TRUE(is_error(envelope, 403));
+  EXPECT_NE(envelope.value("message", "").find("$DB/orders/create"), std::string::npos)
+      << envelope.dump();
 }
 
 TEST_F(DbAuthTest, EventsAndReplayNeedReadOnTheEntitysEvents) {
