@@ -242,6 +242,20 @@ const std::vector<Option>& options() {
          c.allow_anonymous = allow;
          return Status::ok();
        }},
+      {"admin-user", "NAME",
+       "a user who may use $DB/_admin/... (schemas, indexes) and sees every owned record; "
+       "repeatable. Without one: everyone may use _admin without --password-file, nobody with "
+       "it",
+       [](Config& c, const std::string& v) -> Status {
+         if (v.empty()) return Status::invalid_argument("--admin-user must not be empty");
+         c.admin_users.push_back(v);
+         return Status::ok();
+       }},
+      {"ownership", "ENTITY:FIELD",
+       "records of ENTITY belong to the user named in their top-level FIELD: only that user "
+       "(and admins) reads, lists, changes and hears of them; a create without FIELD gets the "
+       "user's name; repeatable",
+       [](Config& c, const std::string& v) { return db::parse_ownership(v, &c.ownership); }},
       {"auth-fail-delay-ms", "MS",
        "a failed login is refused after this delay, doubling with each failure from the same "
        "address up to 16 times it; 0 = at once (default 500)",

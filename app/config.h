@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "base/status.h"
 #include "broker/broker_options.h"
+#include "db/ownership.h"
 #include "storage/durability.h"
 
 namespace topicdb::app {
@@ -41,6 +42,9 @@ struct Config {
   std::string password_file;            // empty: none
   std::string acl_file;                 // empty: none (everything allowed)
   std::optional<bool> allow_anonymous;  // unset: off with a password file, on without one
+  // --- $DB permissions (db/adapter/db_access.h) ---
+  std::vector<std::string> admin_users;  // may use $DB/_admin/...; bypass record ownership
+  db::OwnershipFields ownership;         // entity -> the field naming a record's owner
   // --- TLS and WebSocket listeners (issue 16) ---------------------------------------------
   std::vector<ListenAddress> listen_tls;  // MQTT over TLS
   std::vector<ListenAddress> listen_ws;   // MQTT over WebSocket (ws://HOST:PORT/mqtt)

@@ -191,6 +191,14 @@ int run_server(const Config& config) {
           document_store->execute(std::move(request), std::move(done));
         },
         db_options);
+    // $DB permissions: the ACL on "$DB/{entity}/{operation}", admin users, ownership. The
+    // Authorizer is looked up per request: AuthSetup installs it below.
+    db::adapter::DbAccessOptions access;
+    access.admin_users = config.admin_users;
+    access.admin_open_without_admins = config.password_file.empty();
+    access.ownership = config.ownership;
+    db_handler.set_access(std::make_unique<db::adapter::DbAccess>(
+        [&broker]() -> broker::Authorizer& { return broker.authorizer(); }, std::move(access)));
     broker.add_reserved_handler("$DB/", &db_handler);
     Status restored = broker.restore();
     std::string bound;

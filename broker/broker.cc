@@ -65,6 +65,7 @@ size_t Broker::publish(ServerMessage m) {
   message->payload = std::move(m.payload);
   message->qos = std::min<uint8_t>(m.qos, 2);
   message->retain = m.retain;
+  message->recipients = std::move(m.recipients);
   if (m.properties.message_expiry_interval) {
     message->expiry_at_ms =
         clock_->wall_ms() + int64_t{*m.properties.message_expiry_interval} * 1000;

@@ -55,6 +55,9 @@ class Broker final : public ConnectionOwner, public net::StreamAcceptor, public 
   // Who may connect, publish and subscribe; the default allows everything. Call before
   // listen().
   void set_authorizer(std::unique_ptr<Authorizer> authorizer);
+  // The Authorizer in use, for a reserved-topic handler that authorizes its own requests
+  // (ReservedTopicHandler::authorizes_publish). Valid until the next set_authorizer.
+  Authorizer& authorizer() { return *authorizer_; }
   // Checks the user name and password of every CONNECT that uses no enhanced
   // authentication method; none by default (everyone passes). Call before listen().
   void set_authenticator(std::unique_ptr<Authenticator> authenticator);
@@ -136,6 +139,8 @@ class Broker final : public ConnectionOwner, public net::StreamAcceptor, public 
   void handle_subscribe(Connection& c, const mqtt::SubscribePacket& p);
   void handle_unsubscribe(Connection& c, const mqtt::UnsubscribePacket& p);
   Status authorize_subscription(const ClientIdentity& who, const std::string& filter, uint8_t qos);
+  // Whether the reserved-topic handler of `topic` authorizes publishes there itself.
+  bool handler_authorizes(std::string_view topic) const;
   // handle_reserved.cc
   void dispatch_reserved(Connection& c, const mqtt::PublishPacket& p, std::string topic,
                          ReservedTopicHandler& handler);

@@ -110,7 +110,7 @@ void Broker::accept_connect(Connection& c, mqtt::ConnectPacket& p,
   }
   who.version = c.version;
   Status allowed = authorizer_->authorize_connect(who);
-  if (allowed.is_ok() && p.will) {
+  if (allowed.is_ok() && p.will && !handler_authorizes(p.will->topic)) {
     allowed = authorizer_->authorize_publish(who, p.will->topic, p.will->qos, p.will->retain);
   }
   if (!allowed.is_ok()) {
@@ -193,6 +193,7 @@ void Broker::accept_connect(Connection& c, mqtt::ConnectPacket& p,
     session->set_expiry_interval_s(expiry);
   }
   session->version = c.version;
+  session->set_username(c.username());
   session->mqtt31 = p.protocol_level == mqtt::kMqtt31ProtocolLevel;
   session->expires_at_ms = 0;
   if (session->persistent()) store_->put_session(to_stored(*session));

@@ -88,14 +88,17 @@ void Broker::handle_publish(Connection& c, const mqtt::PublishPacket& p) {
   }
   std::string topic;
   if (!resolve_topic_alias(c, p, &topic)) return;
-  if (Status allowed = authorizer_->authorize_publish(identity_of(c), topic, p.qos, p.retain);
-      !allowed.is_ok()) {
-    log::debug("publish of '{}' to '{}' refused: {}", session.client_id(), topic,
-               allowed.to_string());
-    refuse_publish(c, p, allowed);
-    return;
+  ReservedTopicHandler* handler = reserved_.find(topic);
+  if (handler == nullptr || !handler->authorizes_publish()) {
+    if (Status allowed = authorizer_->authorize_publish(identity_of(c), topic, p.qos, p.retain);
+        !allowed.is_ok()) {
+      log::debug("publish of '{}' to '{}' refused: {}", session.client_id(), topic,
+                 allowed.to_string());
+      refuse_publish(c, p, allowed);
+      return;
+    }
   }
-  if (ReservedTopicHandler* handler = reserved_.find(topic)) {
+  if (handler != nullptr) {
     dispatch_reserved(c, p, std::move(topic), *handler);
     return;
   }

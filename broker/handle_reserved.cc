@@ -103,4 +103,9 @@ void Broker::send_will_to_handler(Will will, ReservedTopicHandler& handler) {
   });
 }
 
+bool Broker::handler_authorizes(std::string_view topic) const {
+  const ReservedTopicHandler* handler = reserved_.find(topic);
+  return handler != nullptr && handler->authorizes_publish();
+}
+
 }  // namespace topicdb::broker

@@ -4,12 +4,18 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "broker/codec/properties.h"
 
 namespace topicdb::broker {
+
+// Who may receive a message besides matching a subscription, by the receiving session's
+// user name (null: it has none). Set only on messages meant for some users alone: a $DB
+// change event of an owned record goes to its owner and the admins.
+using RecipientFilter = std::function<bool(const std::string* username)>;
 
 struct Message {
   std::string topic;
@@ -21,6 +27,9 @@ struct Message {
   // The publishing session, compared (never dereferenced) for MQTT 5 no-local; null for
   // messages the broker makes itself.
   const void* origin = nullptr;
+  // Null: every matching subscription receives it. Checked per session when routing,
+  // picking a shared-group member and handing a departed member's messages on.
+  std::shared_ptr<const RecipientFilter> recipients;
 
   // The whole QoS 0 PUBLISH as sent to subscribers that need nothing per delivery (no
   // alias, no subscription id, no expiry countdown), indexed [is_v5][retain]: encoded once

@@ -56,6 +56,10 @@ class ReservedTopicHandler {
   virtual void on_publish(ReservedPublish request, ReservedCompletion done) = 0;
   // Whether `client` may subscribe to `filter`, which lies under the handler's prefix.
   virtual Status authorize_subscribe(const ClientIdentity& client, std::string_view filter) = 0;
+  // True when the handler authorizes its PUBLISHes (and wills) itself, against names of its
+  // own ($DB: "$DB/{entity}/{operation}" whatever the request's topic shape): the broker
+  // then does not ask the Authorizer about the raw topic. Subscriptions are always checked.
+  virtual bool authorizes_publish() const { return false; }
 };
 
 // The registry, keyed by prefix ("$SYS/", "$DB/"); reserved_names.h names them.

@@ -31,6 +31,7 @@ RouteResult Router::route(const MessagePtr& message, const PublishContext& conte
     }
     Session* session = s.session;
     if (context.only_to != nullptr && session != context.only_to) return;
+    if (message->recipients && !(*message->recipients)(session->username())) return;
     // MQTT-3.8.3-3: no-local keeps a client's own messages from coming back to it.
     if (s.no_local() && message->origin == session) return;
     if (session->match_epoch != epoch) {
@@ -59,7 +60,8 @@ RouteResult Router::route(const MessagePtr& message, const PublishContext& conte
     ++result.deliveries;
   }
   for (SharedGroup* group : groups) {
-    const SharedGroup::Member* member = group->pick(nullptr, /*allow_offline=*/true);
+    const SharedGroup::Member* member =
+        group->pick(nullptr, /*allow_offline=*/true, message->recipients.get());
     if (member == nullptr) continue;
     std::vector<uint32_t> ids;
     if (member->subscription_id != 0) ids.push_back(member->subscription_id);
@@ -153,7 +155,8 @@ void Router::redeliver_shared(Session& leaving, bool session_ending) {
     const SharedGroup::Member* member =
         group == shared_groups_.end()
             ? nullptr
-            : group->second->pick(&leaving, /*allow_offline=*/session_ending);
+            : group->second->pick(&leaving, /*allow_offline=*/session_ending,
+                                  entry.message->recipients.get());
     if (member == nullptr) {
       if (!session_ending) {
         // Nobody else can take it now: it stays with this member for its return.

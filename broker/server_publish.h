@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "broker/codec/properties.h"
+#include "broker/message.h"
 
 namespace topicdb::broker {
 
@@ -24,6 +26,9 @@ struct ServerMessage {
   // When set, only this client's subscriptions receive it (a $DB answer for a 3.1.1 client,
   // which has no response topic); no shared group does.
   std::string only_client_id;
+  // When set, only sessions whose user name it accepts receive it, online or not (a $DB
+  // event of an owned record: its owner and the admins); a shared group picks among those.
+  std::shared_ptr<const RecipientFilter> recipients;
 };
 
 class ServerPublisher {

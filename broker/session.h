@@ -62,6 +62,15 @@ class Session {
   // this marks where 3.1 differs (see mqtt::kMqtt31ProtocolLevel).
   bool mqtt31 = false;
 
+  // The user name of the session's last connection (null: none), kept while the client is
+  // away, so a message for one user only (a $DB event of an owned record) never reaches
+  // another user's queue. Not stored: a session restored after a restart has none until its
+  // client connects again. Behind a pointer: most sessions never have one.
+  const std::string* username() const { return username_.get(); }
+  void set_username(const std::string* name) {
+    username_ = name ? std::make_unique<const std::string>(*name) : nullptr;
+  }
+
   // The live connection, or nullptr while the client is away. Borrowed.
   Connection* connection() const { return connection_; }
   void set_connection(Connection* connection) { connection_ = connection; }
@@ -180,6 +189,7 @@ class Session {
   Connection* connection_ = nullptr;
   std::unique_ptr<std::map<std::string, SubscriptionInfo>> subscriptions_;
   std::unique_ptr<Queues> queues_;
+  std::unique_ptr<const std::string> username_;
   uint64_t next_seq_ = 1;
   uint16_t last_packet_id_ = 0;
 };

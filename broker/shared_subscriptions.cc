@@ -48,13 +48,16 @@ bool SharedGroup::remove(const Session* session) {
   return true;
 }
 
-const SharedGroup::Member* SharedGroup::pick(const Session* exclude, bool allow_offline) {
+const SharedGroup::Member* SharedGroup::pick(
+    const Session* exclude, bool allow_offline,
+    const std::function<bool(const std::string*)>* eligible) {
   const size_t n = members_.size();
   const Member* fallback = nullptr;
   for (size_t i = 0; i < n; ++i) {
     size_t index = (next_ + i) % n;
     const Member& m = members_[index];
     if (m.session == exclude) continue;
+    if (eligible != nullptr && !(*eligible)(m.session->username())) continue;
     if (m.session->connection() != nullptr) {
       next_ = (index + 1) % n;
       return &m;

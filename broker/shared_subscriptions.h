@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,7 +50,9 @@ class SharedGroup {
 
   // The next member in round-robin order whose session is connected, skipping `exclude`;
   // when none is connected (and allow_offline), the next member at all. nullptr if none.
-  const Member* pick(const Session* exclude, bool allow_offline);
+  // With `eligible`, only members whose session's user name it accepts are considered.
+  const Member* pick(const Session* exclude, bool allow_offline,
+                     const std::function<bool(const std::string*)>* eligible = nullptr);
 
  private:
   std::string key_;

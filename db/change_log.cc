@@ -78,7 +78,7 @@ Status load_changes(sqlite3* db, int64_t after_seq, int64_t limit,
   return Status::ok();
 }
 
-Answer replay(sqlite3* db, const Json& body, int64_t max_seq) {
+Answer replay(sqlite3* db, const Json& body, int64_t max_seq, const OwnerScope* owner) {
   if (!body.is_object()) return Answer::bad_request("replay: the body must be a JSON object");
   for (const auto& [key, value] : body.items()) {
     if (key != "entity" && key != "since" && key != "limit") {
@@ -110,10 +110,21 @@ Answer replay(sqlite3* db, const Json& body, int64_t max_seq) {
                                      since, *pruned),
                          Json{{"oldest_since", *pruned}});
   }
-  auto stmt = prepare(db,
-                      "SELECT seq, entity, id, op, data, client_id FROM db_changes WHERE "
-                      "entity=?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4");
+  const std::string* owner_field = owner != nullptr ? owner->field_of(entity) : nullptr;
+  auto stmt = prepare(db, owner_field == nullptr
+                              ? "SELECT seq, entity, id, op, data, client_id FROM db_changes WHERE "
+                                "entity=?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4"
+                              : "SELECT seq, entity, id, op, data, client_id FROM db_changes WHERE "
+                                "entity=?1 AND seq > ?2 AND seq <= ?3 AND "
+                                "json_extract(data, ?5) = ?6 ORDER BY seq LIMIT ?4");
   if (!stmt.is_ok()) return Answer::unavailable(stmt.status().message());
+  const std::string owner_path = owner_field == nullptr ? std::string() : "$." + *owner_field;
+  if (owner_field != nullptr) {
+    sqlite3_bind_text64(stmt->get(), 5, owner_path.data(), owner_path.size(), SQLITE_STATIC,
+                        SQLITE_UTF8);
+    sqlite3_bind_text64(stmt->get(), 6, owner->user.data(), owner->user.size(), SQLITE_STATIC,
+                        SQLITE_UTF8);
+  }
   sqlite3_bind_text64(stmt->get(), 1, entity.data(), entity.size(), SQLITE_STATIC, SQLITE_UTF8);
   sqlite3_bind_int64(stmt->get(), 2, since);
   sqlite3_bind_int64(stmt->get(), 3, max_seq);

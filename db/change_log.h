@@ -12,6 +12,7 @@
 #include "base/status.h"
 #include "db/answer.h"
 #include "db/change_event.h"
+#include "db/ownership.h"
 
 namespace topicdb::db {
 
@@ -32,7 +33,9 @@ Status load_changes(sqlite3* db, int64_t after_seq, int64_t limit,
 // sequence a subscriber could not have seen), in order, at most limit (1..10000, default
 // 1000). 410 when since < pruned_seq: an event after `since` may have been pruned. Answer
 // data: an array of event objects as ChangeEvent::to_json writes them.
-Answer replay(sqlite3* db, const Json& body, int64_t max_seq);
+// With `owner`, events of an owned entity whose data is not the user's record are left out
+// (in SQL: limit counts only the user's).
+Answer replay(sqlite3* db, const Json& body, int64_t max_seq, const OwnerScope* owner = nullptr);
 
 struct RetentionPolicy {
   int64_t retention_ms = 0;

@@ -140,12 +140,32 @@ class DocumentStore::Impl {
     return true;
   }
 
+  // Store thread, in the write's own submission: an update or delete of another user's
+  // record answers 404, as a read of it does (a 403 would tell that the id exists).
+  static Status owner_allows(sqlite3* db, const Request& request, WriteResult* result,
+                             bool* allowed) {
+    *allowed = true;
+    if (!request.owner) return Status::ok();
+    TDB_RETURN_IF_ERROR(
+        check_stored_owner(db, *request.owner, request.entity, request.id, allowed));
+    if (!*allowed) {
+      result->answer = Answer::not_found(
+          fmt::format("record '{}' not found in '{}'", request.id, request.entity));
+    }
+    return Status::ok();
+  }
+
   void create(Request request, Done done) {
     int64_t now = clock_->wall_ms();
     std::string assigned =
         request.body.is_object() && request.body.contains("id") ? std::string() : ids_.next();
     auto input = std::make_shared<CreateInput>();
     Answer error;
+    if (request.owner &&
+        !apply_owner_to_create(*request.owner, request.entity, &request.body, &error)) {
+      done(std::move(error));
+      return;
+    }
     if (!check_create(std::move(request.body), assigned, now, input.get(), &error)) {
       done(std::move(error));
       return;
@@ -160,7 +180,9 @@ class DocumentStore::Impl {
 
   void update(Request request, Done done) {
     Answer error;
-    if (!check_update(request.body, &error)) {
+    if (!check_update(request.body, &error) ||
+        (request.owner &&
+         !check_owner_in_patch(*request.owner, request.entity, request.body, &error))) {
       done(std::move(error));
       return;
     }
@@ -168,6 +190,9 @@ class DocumentStore::Impl {
     submit_write(
         [writer = writer_.get(), request = std::move(request), now](sqlite3* db,
                                                                     WriteResult* result) {
+          bool allowed = true;
+          TDB_RETURN_IF_ERROR(owner_allows(db, request, result, &allowed));
+          if (!allowed) return Status::ok();
           return writer->records.update(db, request.entity, request.id, request.body,
                                         request.client_id, now, result);
         },
@@ -179,6 +204,9 @@ class DocumentStore::Impl {
     submit_write(
         [writer = writer_.get(), request = std::move(request), now](sqlite3* db,
                                                                     WriteResult* result) {
+          bool allowed = true;
+          TDB_RETURN_IF_ERROR(owner_allows(db, request, result, &allowed));
+          if (!allowed) return Status::ok();
           return writer->records.remove(db, request.entity, request.id, request.client_id, now,
                                         result);
         },
@@ -260,7 +288,7 @@ class DocumentStore::Impl {
               case Operation::kIndexList:
                 return list_indexes(db, request.entity);
               case Operation::kReplay:
-                return replay(db, request.body, max_seq);
+                return replay(db, request.body, max_seq, request.owner.get());
               default:
                 return Answer::bad_request("not a read");
             }

@@ -110,7 +110,7 @@ Result<std::vector<IncludeNode>> parse_includes(const Json& value, std::string_v
 }
 
 Status load_includes(sqlite3* db, std::string_view entity, const std::vector<IncludeNode>& includes,
-                     const std::vector<Json*>& records, int64_t now_ms) {
+                     const std::vector<Json*>& records, int64_t now_ms, const OwnerScope* owner) {
   if (records.empty()) return Status::ok();
   for (const IncludeNode& include : includes) {
     Result<std::string> target = target_entity(db, entity, include.name);
@@ -140,6 +140,7 @@ Status load_includes(sqlite3* db, std::string_view entity, const std::vector<Inc
       while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
         Json body = Json::parse(storage::sqlite::column_bytes(stmt.get(), 1), nullptr, false);
         if (body.is_discarded()) continue;
+        if (owner != nullptr && !owner->may_see(*target, body)) continue;  // not the user's
         found[storage::sqlite::column_bytes(stmt.get(), 0)] = std::move(body);
       }
       if (rc != SQLITE_DONE) return sqlite_error(db, "include lookup");
@@ -149,7 +150,7 @@ Status load_includes(sqlite3* db, std::string_view entity, const std::vector<Inc
       for (auto& [id, body] : found) {
         if (body.is_object()) targets.push_back(&body);
       }
-      TDB_RETURN_IF_ERROR(load_includes(db, *target, include.children, targets, now_ms));
+      TDB_RETURN_IF_ERROR(load_includes(db, *target, include.children, targets, now_ms, owner));
     }
     for (Json* record : records) {
       auto it = record->find(id_field);

@@ -16,6 +16,7 @@
 
 #include "base/status.h"
 #include "db/answer.h"
+#include "db/ownership.h"
 
 namespace topicdb::db {
 
@@ -41,7 +42,9 @@ std::vector<std::string> include_names(const std::vector<IncludeNode>& includes)
 
 // Adds the includes to every record in `records` (objects of `entity`), reading the targets
 // with one query per include and level. Runs on a reader connection inside its snapshot.
+// With `owner`, a target of an owned entity that is not the user's is left out, as if absent.
 Status load_includes(sqlite3* db, std::string_view entity, const std::vector<IncludeNode>& includes,
-                     const std::vector<Json*>& records, int64_t now_ms);
+                     const std::vector<Json*>& records, int64_t now_ms,
+                     const OwnerScope* owner = nullptr);
 
 }  // namespace topicdb::db

@@ -63,9 +63,11 @@ Answer from_status(const Status& status) {
 // Includes first, on whole records (they need the "..._id" fields a projection may drop),
 // then the projection, which keeps the includes asked for.
 Status finish(sqlite3* db, std::string_view entity, const std::optional<Projection>& projection,
-              const std::vector<IncludeNode>& includes, std::vector<Json*>& records,
-              int64_t now_ms) {
-  if (!includes.empty()) TDB_RETURN_IF_ERROR(load_includes(db, entity, includes, records, now_ms));
+              const std::vector<IncludeNode>& includes, std::vector<Json*>& records, int64_t now_ms,
+              const OwnerScope* owner) {
+  if (!includes.empty()) {
+    TDB_RETURN_IF_ERROR(load_includes(db, entity, includes, records, now_ms, owner));
+  }
   if (projection) {
     std::vector<std::string> keep = include_names(includes);
     for (Json* record : records) *record = project(*record, *projection, keep);
@@ -103,10 +105,14 @@ Answer run_read(sqlite3* db, const Request& request, int64_t now_ms) {
     return Answer::unavailable(
         fmt::format("database: record {}/{} is not valid JSON", request.entity, request.id));
   }
+  if (request.owner && !request.owner->may_see(request.entity, record)) {
+    // Another user's record reads as absent: a 403 would tell that the id exists.
+    return Answer::not_found(fmt::format("entity not found: {} id={}", request.entity, request.id));
+  }
   if (options->projection || !options->includes.empty()) {
     std::vector<Json*> records{&record};
-    Status status =
-        finish(db, request.entity, options->projection, options->includes, records, now_ms);
+    Status status = finish(db, request.entity, options->projection, options->includes, records,
+                           now_ms, request.owner.get());
     if (!status.is_ok()) return from_status(status);
   }
   return Answer::ok(std::move(record));
@@ -122,6 +128,12 @@ Answer run_list(sqlite3* db, const Request& request, const QueryLimits& limits, 
   // Without a limit, one row past the maximum tells whether the answer would be cut short:
   // that is a 400 rather than a silent truncation.
   if (!query->limit_given) query->limit = limits.max_list_limit + 1;
+  if (request.owner) {
+    // In SQL, so limit, offset and the too-many check count only the user's records.
+    if (const std::string* field = request.owner->field_of(request.entity)) {
+      query->filters.push_back(Filter{*field, FilterOp::kEq, Json(request.owner->user)});
+    }
+  }
   PlannedQuery plan = plan_list(request.entity, *query, now_ms);
 
   Json records = Json::array();
@@ -152,8 +164,8 @@ Answer run_list(sqlite3* db, const Request& request, const QueryLimits& limits, 
     std::vector<Json*> pointers;
     pointers.reserve(records.size());
     for (Json& record : records) pointers.push_back(&record);
-    Status status =
-        finish(db, request.entity, query->projection, query->includes, pointers, now_ms);
+    Status status = finish(db, request.entity, query->projection, query->includes, pointers, now_ms,
+                           request.owner.get());
     if (!status.is_ok()) return from_status(status);
   }
   return Answer::ok(std::move(records));

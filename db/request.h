@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "db/answer.h"
+#include "db/ownership.h"
 
 namespace topicdb::db {
 
@@ -38,6 +40,9 @@ struct Request {
   Json body = Json::object();
   std::optional<std::string> request_id;  // "_request_id", echoed in the answer
   std::string client_id;                  // who asked; goes into change events
+  // Whose records the request may see and change (--ownership); null: every record (an
+  // admin, or no owned entities).
+  std::shared_ptr<const OwnerScope> owner;
 };
 
 }  // namespace topicdb::db

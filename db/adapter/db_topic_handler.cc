@@ -140,6 +140,19 @@ void DbTopicHandler::on_publish(broker::ReservedPublish p, broker::ReservedCompl
     answer_now(to, parsed.error, std::move(done));
     return;
   }
+  if (access_ != nullptr) {
+    broker::ClientIdentity who;
+    who.client_id = p.client_id;
+    who.username = p.username;
+    who.has_username = p.has_username;
+    who.version = p.version;
+    if (Status allowed = access_->authorize(who, *parsed.request, p.qos); !allowed.is_ok()) {
+      // MQTT 5: 0x87 in the PUBACK; every version: a 403 answer naming entity and operation.
+      answer_now(to, Answer::error(403, allowed.message()), std::move(done), allowed);
+      return;
+    }
+    parsed.request->owner = access_->scope_for(who);
+  }
   size_t& running = in_flight_[p.client_id];
   if (running >= options_.max_inflight) {
     answer_now(to,
@@ -183,6 +196,7 @@ void DbTopicHandler::on_change(const ChangeEvent& event) {
   message.topic = std::string(kDbPrefix) + event.topic_path();
   message.payload = event.to_json();
   message.qos = 1;
+  if (access_ != nullptr) message.recipients = access_->recipients_for(event);
   publisher_->publish(std::move(message));
 }
 

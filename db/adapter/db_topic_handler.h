@@ -4,7 +4,8 @@
 // the Response Topic with the Correlation Data; 3.1.1 and 3.1 to "$DB/_reply/{path}" for
 // the requester only. Then the PUBLISH is acknowledged (0x00 also for an error answer: the
 // answer says what went wrong). Committed changes come back as events on
-// "$DB/{entity}/events/{id}".
+// "$DB/{entity}/events/{id}". Who may do what (the ACL on "$DB/{entity}/{operation}",
+// admins, record ownership) is DbAccess's (db_access.h).
 #pragma once
 
 #include <cstddef>
@@ -19,6 +20,7 @@
 #include "base/clock.h"
 #include "broker/reserved_topics.h"
 #include "broker/server_publish.h"
+#include "db/adapter/db_access.h"
 #include "db/adapter/request_dedupe.h"
 #include "db/answer.h"
 #include "db/change_event.h"
@@ -48,10 +50,17 @@ class DbTopicHandler final : public broker::ReservedTopicHandler, public EventSi
                  Options options = {});
   ~DbTopicHandler() override;
 
+  // Authorizes every request through `access` and scopes it to its user's records, and
+  // filters owned records' events per recipient. Without it (tests) everything is allowed
+  // and the broker's Authorizer checks the raw request topic as for any topic.
+  void set_access(std::unique_ptr<DbAccess> access) { access_ = std::move(access); }
+
   // --- broker::ReservedTopicHandler -------------------------------------------------------
   void on_publish(broker::ReservedPublish request, broker::ReservedCompletion done) override;
   Status authorize_subscribe(const broker::ClientIdentity& client,
                              std::string_view filter) override;
+  // With a DbAccess the handler checks "$DB/{entity}/{operation}" itself.
+  bool authorizes_publish() const override { return access_ != nullptr; }
 
   // --- EventSink ----------------------------------------------------------------------------
   // QoS 1, not retained: a QoS 1 subscriber with a persistent session misses none.
@@ -85,6 +94,7 @@ class DbTopicHandler final : public broker::ReservedTopicHandler, public EventSi
   broker::ServerPublisher* publisher_;
   Executor executor_;
   Options options_;
+  std::unique_ptr<DbAccess> access_;
   RequestDedupe dedupe_;
   std::unordered_map<std::string, size_t> in_flight_;  // by client id
   // Completions of running requests hold a weak reference: one arriving after stop() or

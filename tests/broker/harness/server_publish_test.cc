@@ -146,3 +146,70 @@ TEST(ServerPublishSeamTest, InMemoryRetainDoesNotTouchTheStore) {
 
 }  // namespace
 }  // namespace topicdb::broker::harness
+
+namespace topicdb::broker::harness {
+namespace {
+
+// recipients: a message for some users only ($DB events of owned records) reaches only the
+// sessions whose user name the predicate accepts: connected, away, or in a shared group.
+ServerMessage for_user(const std::string& user) {
+  ServerMessage m;
+  m.topic = "srv/owned";
+  m.payload = user;
+  m.qos = 1;
+  m.recipients = std::make_shared<const RecipientFilter>(
+      [user](const std::string* name) { return name != nullptr && *name == user; });
+  return m;
+}
+
+TestClient& connect_as(BrokerHarness& h, const std::string& id, std::optional<std::string> user,
+                       bool persistent = false) {
+  ConnectOptions o;
+  o.client_id = id;
+  o.username = std::move(user);
+  o.clean_start = !persistent;
+  if (persistent) o.properties.session_expiry_interval = 600;
+  return h.connect(o);
+}
+
+TEST(ServerPublishRecipientsTest, OnlySessionsOfAcceptedUsersReceive) {
+  BrokerHarness h;
+  TestClient& alice = connect_as(h, "a", "alice");
+  TestClient& bob = connect_as(h, "b", "bob");
+  TestClient& anon = connect_as(h, "n", std::nullopt);
+  for (TestClient* c : {&alice, &bob, &anon}) ASSERT_EQ(c->subscribe("srv/#", 1), 1);
+  EXPECT_EQ(h.broker().publish(for_user("alice")), 1u);
+  auto got = alice.publishes();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].publish().payload, "alice");
+  EXPECT_TRUE(bob.publishes().empty());
+  EXPECT_TRUE(anon.publishes().empty());
+}
+
+TEST(ServerPublishRecipientsTest, AnAwaySessionKeepsItsUserAndGetsOnlyItsMessages) {
+  BrokerHarness h;
+  TestClient& first = connect_as(h, "b", "bob", /*persistent=*/true);
+  ASSERT_EQ(first.subscribe("srv/#", 1), 1);
+  first.drop();
+  EXPECT_EQ(h.broker().publish(for_user("alice")), 0u);
+  EXPECT_EQ(h.broker().publish(for_user("bob")), 1u);
+  TestClient& back = connect_as(h, "b", "bob", /*persistent=*/true);
+  auto got = back.publishes();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].publish().payload, "bob");
+}
+
+TEST(ServerPublishRecipientsTest, ASharedGroupPicksAnAcceptedMember) {
+  BrokerHarness h;
+  TestClient& alice = connect_as(h, "a", "alice");
+  TestClient& bob = connect_as(h, "b", "bob");
+  ASSERT_EQ(alice.subscribe("$share/g/srv/#", 1), 1);
+  ASSERT_EQ(bob.subscribe("$share/g/srv/#", 1), 1);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(h.broker().publish(for_user("bob")), 1u);
+  EXPECT_TRUE(alice.publishes().empty());
+  EXPECT_EQ(bob.publishes().size(), 3u);
+  EXPECT_EQ(h.broker().publish(for_user("carol")), 0u);
+}
+
+}  // namespace
+}  // namespace topicdb::broker::harness
