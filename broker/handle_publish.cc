@@ -95,6 +95,9 @@ void Broker::handle_publish(Connection& c, const mqtt::PublishPacket& p) {
     refuse_publish(c, p, allowed);
     return;
   }
+  if (observer_ != nullptr) {
+    observer_->on_message_published(identity_of(c), topic, p.payload, p.qos, p.retain);
+  }
   if (ReservedTopicHandler* handler = reserved_.find(topic)) {
     dispatch_reserved(c, p, std::move(topic), *handler);
     return;
