@@ -21,6 +21,12 @@ struct ListenAddress {
   int port = 0;
 };
 
+// One --plugin: the shared library and the --plugin-opt KEY=VALUE given after it.
+struct PluginConfig {
+  std::string path;
+  std::vector<std::pair<std::string, std::string>> options;
+};
+
 struct Config {
   std::vector<ListenAddress> listen;  // empty after parsing means the default 127.0.0.1:1883
   std::string data_dir = "./topicdb-data";
@@ -41,6 +47,7 @@ struct Config {
   std::string password_file;            // empty: none
   std::string acl_file;                 // empty: none (everything allowed)
   std::optional<bool> allow_anonymous;  // unset: off with a password file, on without one
+  std::vector<PluginConfig> plugins;    // --plugin, in order (plugins/topicdb_plugin.h)
   // --- TLS and WebSocket listeners (issue 16) ---------------------------------------------
   std::vector<ListenAddress> listen_tls;  // MQTT over TLS
   std::vector<ListenAddress> listen_ws;   // MQTT over WebSocket (ws://HOST:PORT/mqtt)
