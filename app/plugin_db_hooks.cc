@@ -31,7 +31,13 @@ void PluginDbHooks::after(const broker::ClientIdentity& client, const db::Reques
                           const db::Answer& answer) {
   const std::string body = request.body.dump();
   const std::string result = answer.data.dump();
-  plugins::DbWrite write{db::operation_name(request.op), request.entity, request.id, body};
+  // A create that let the store pick the id: plugins get the id it picked.
+  std::string id = request.id;
+  if (id.empty() && answer.data.is_object() && answer.data.contains("id") &&
+      answer.data["id"].is_string()) {
+    id = answer.data["id"].get<std::string>();
+  }
+  plugins::DbWrite write{db::operation_name(request.op), request.entity, id, body};
   chain_->after_db_write(client, write, result);
 }
 

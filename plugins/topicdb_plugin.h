@@ -84,7 +84,8 @@ typedef struct topicdb_client {
 } topicdb_client;
 
 /* A $DB write: operation is "create", "update", "delete", "schema_set" or "index_add";
- * id is empty for a create without one; body is the request's JSON object. */
+ * id is empty for a create without one (db_after_write: the id the store gave it); body is
+ * the request's JSON object. */
 typedef struct topicdb_db_write {
   topicdb_str operation;
   topicdb_str entity;
