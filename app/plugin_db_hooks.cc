@@ -18,7 +18,9 @@ std::optional<db::Answer> PluginDbHooks::before(const broker::ClientIdentity& cl
       !allowed.is_ok()) {
     return db::Answer::error(403, allowed.message());
   }
-  if (!db::is_write(request.op)) return std::nullopt;
+  if (!db::is_write(request.op) || !chain_->offers(&topicdb_plugin::db_before_write)) {
+    return std::nullopt;
+  }
   const std::string body = request.body.dump();
   plugins::DbWrite write{db::operation_name(request.op), request.entity, request.id, body};
   if (std::optional<plugins::DbVeto> veto = chain_->before_db_write(client, write)) {
@@ -29,6 +31,7 @@ std::optional<db::Answer> PluginDbHooks::before(const broker::ClientIdentity& cl
 
 void PluginDbHooks::after(const broker::ClientIdentity& client, const db::Request& request,
                           const db::Answer& answer) {
+  if (!chain_->offers(&topicdb_plugin::db_after_write)) return;
   const std::string body = request.body.dump();
   const std::string result = answer.data.dump();
   // A create that let the store pick the id: plugins get the id it picked.

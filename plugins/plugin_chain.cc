@@ -67,21 +67,21 @@ std::shared_ptr<PluginChain> PluginChain::make(std::vector<std::unique_ptr<Loade
 }
 
 std::unique_ptr<broker::Authorizer> PluginChain::make_authorizer() {
-  if (!any(&topicdb_plugin::authorize)) return nullptr;
+  if (!offers(&topicdb_plugin::authorize)) return nullptr;
   return std::make_unique<ChainAuthorizer>(shared_from_this());
 }
 
 std::unique_ptr<broker::BrokerObserver> PluginChain::make_observer() {
-  if (!any(&topicdb_plugin::on_connect) && !any(&topicdb_plugin::on_disconnect) &&
-      !any(&topicdb_plugin::on_publish)) {
+  if (!offers(&topicdb_plugin::on_connect) && !offers(&topicdb_plugin::on_disconnect) &&
+      !offers(&topicdb_plugin::on_publish)) {
     return nullptr;
   }
   return std::make_unique<ChainObserver>(shared_from_this());
 }
 
 bool PluginChain::has_db_hooks() const {
-  return any(&topicdb_plugin::db_before_write) || any(&topicdb_plugin::db_after_write) ||
-         any(&topicdb_plugin::authorize);
+  return offers(&topicdb_plugin::db_before_write) || offers(&topicdb_plugin::db_after_write) ||
+         offers(&topicdb_plugin::authorize);
 }
 
 Status PluginChain::authorize(const broker::ClientIdentity& who, int access, std::string_view topic,

@@ -56,6 +56,13 @@ class PluginChain : public std::enable_shared_from_this<PluginChain> {
   std::vector<std::unique_ptr<broker::AuthPlugin>> make_auth_plugins();
   std::unique_ptr<broker::BrokerObserver> make_observer();
   bool has_db_hooks() const;
+  // Whether any plugin offers `hook` (e.g. &topicdb_plugin::db_before_write).
+  template <typename Hook>
+  bool offers(Hook topicdb_plugin::*hook) const {
+    for (const auto& p : plugins_)
+      if (p->hooks().*hook != nullptr) return true;
+    return false;
+  }
 
   // Basic authentication through every plugin with basic_auth, in order (the pending ones
   // answer later). `done` runs once on the loop thread: ok, kUnauthenticated (DENY) or
@@ -78,12 +85,6 @@ class PluginChain : public std::enable_shared_from_this<PluginChain> {
  private:
   explicit PluginChain(std::vector<std::unique_ptr<LoadedPlugin>> plugins)
       : plugins_(std::move(plugins)) {}
-  template <typename Hook>
-  bool any(Hook topicdb_plugin::*hook) const {
-    for (const auto& p : plugins_)
-      if (p->hooks().*hook != nullptr) return true;
-    return false;
-  }
 
   std::vector<std::unique_ptr<LoadedPlugin>> plugins_;
 };

@@ -208,7 +208,7 @@ class PluginAuthMethod final : public broker::AuthPlugin {
 }  // namespace
 
 std::unique_ptr<broker::Authenticator> PluginChain::make_authenticator() {
-  if (!any(&topicdb_plugin::basic_auth)) return nullptr;
+  if (!offers(&topicdb_plugin::basic_auth)) return nullptr;
   return std::make_unique<ChainAuthenticator>(shared_from_this());
 }
 

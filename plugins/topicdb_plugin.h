@@ -39,12 +39,13 @@ extern "C" {
 #endif
 
 /* Results of the hooks that decide. */
-#define TOPICDB_ALLOW 0        /* yes (authentication: this plugin vouches for the client) */
-#define TOPICDB_DEFER 1        /* no opinion: ask the next plugin */
-#define TOPICDB_DENY 2         /* no: authentication 0x86 (bad user name or password),
-                                  authorization 0x87, $DB write: the veto code/message */
+#define TOPICDB_ALLOW 0 /* yes (authentication: this plugin vouches for the client) */
+#define TOPICDB_DEFER 1 /* no opinion: ask the next plugin */
+#define TOPICDB_DENY                                                                     \
+  2                              /* no: authentication 0x86 (bad user name or password), \
+                                    authorization 0x87, $DB write: the veto code/message */
 #define TOPICDB_NOT_AUTHORIZED 3 /* authentication only: 0x87 (e.g. anonymous refused) */
-#define TOPICDB_PENDING 4      /* basic authentication only: the verdict comes later */
+#define TOPICDB_PENDING 4        /* basic authentication only: the verdict comes later */
 
 /* Outcomes of one enhanced-authentication step. */
 #define TOPICDB_AUTH_CONTINUE 0 /* send out data as an AUTH challenge, wait for the next */
@@ -122,8 +123,8 @@ typedef struct topicdb_plugin {
 
   /* Basic authentication: the CONNECT's user name and password (has_password 0: none).
    * Returns a result; TOPICDB_PENDING means `done(done_ctx, ...)` follows. */
-  int (*basic_auth)(void* ctx, const topicdb_client* client, topicdb_str password,
-                    int has_password, topicdb_auth_done done, void* done_ctx);
+  int (*basic_auth)(void* ctx, const topicdb_client* client, topicdb_str password, int has_password,
+                    topicdb_auth_done done, void* done_ctx);
 
   /* Enhanced authentication (MQTT 5 §4.12) for the method `auth_method` (NUL-terminated;
    * NULL: none). auth_start makes an exchange (*exchange, opaque to the broker) and
@@ -138,8 +139,8 @@ typedef struct topicdb_plugin {
 
   /* Authorization: TOPICDB_ALLOW, TOPICDB_DEFER or TOPICDB_DENY. qos/retain are 0 where
    * they do not apply. */
-  int (*authorize)(void* ctx, const topicdb_client* client, int access, topicdb_str topic,
-                   int qos, int retain);
+  int (*authorize)(void* ctx, const topicdb_client* client, int access, topicdb_str topic, int qos,
+                   int retain);
 
   /* Observers. */
   void (*on_connect)(void* ctx, const topicdb_client* client);

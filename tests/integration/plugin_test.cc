@@ -49,9 +49,16 @@ m::ConnectPacket login(const std::string& id, const std::string& user) {
 class VetoPluginTest : public db::DbTest {
  protected:
   std::vector<std::string> db_flags() const override {
-    return {"--plugin",     TEST_PLUGIN,          "--plugin-opt", "veto_entity=forbidden",
-            "--plugin-opt", "deny_user=mallory",  "--plugin-opt", "deny_prefix=blocked/",
-            "--auth-fail-delay-ms", "0"};
+    return {"--plugin",
+            TEST_PLUGIN,
+            "--plugin-opt",
+            "veto_entity=forbidden",
+            "--plugin-opt",
+            "deny_user=mallory",
+            "--plugin-opt",
+            "deny_prefix=blocked/",
+            "--auth-fail-delay-ms",
+            "0"};
   }
 };
 
@@ -189,7 +196,9 @@ TEST(PluginStartTest, MissingLibraryAndFailedInitStopStartUpWithOneLine) {
       << no_file.output;
 
   ProcessResult orphan = serve_expecting_failure(dir.path(), {"--plugin-opt", "a=b"});
-  EXPECT_EQ(orphan.exit_code, 1) << orphan.output;
+  EXPECT_EQ(orphan.exit_code, 2) << orphan.output;  // a usage error
+  EXPECT_NE(orphan.output.find("--plugin-opt needs a --plugin before it"), std::string::npos)
+      << orphan.output;
 }
 
 class GarbagePluginTest : public BrokerTest {

@@ -68,8 +68,7 @@ int garbage_auth_start(void*, const topicdb_client*, void** exchange) {
   *exchange = nullptr;
   return 0;
 }
-int garbage_auth_step(void*, void*, topicdb_str, const char** out, size_t* out_len,
-                      const char**) {
+int garbage_auth_step(void*, void*, topicdb_str, const char** out, size_t* out_len, const char**) {
   *out = nullptr;
   *out_len = 7;
   return TOPICDB_AUTH_SUCCESS;
