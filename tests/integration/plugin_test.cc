@@ -162,6 +162,10 @@ TEST_F(AuditLogTest, ConnectPublishDbWriteAndDisconnectAreLogged) {
   EXPECT_EQ((*write)["operation"], "create");
   EXPECT_EQ((*write)["entity"], "things");
   EXPECT_TRUE((*write)["username"].is_null());
+  // The plugin's init logged through the host's log function, into the broker's log.
+  EXPECT_NE(broker_.stderr_tail(100000).find("writing audit events to " + log_path()),
+            std::string::npos)
+      << broker_.stderr_tail();
   size_t writes = 0;
   for (const Json& e : all) writes += e.value("event", "") == "db_write";
   EXPECT_EQ(writes, 1u) << "the refused second create is not a committed write";
