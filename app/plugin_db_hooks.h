@@ -18,6 +18,7 @@ class PluginDbHooks final : public db::adapter::DbRequestHooks {
                                    const db::Request& request) override;
   void after(const broker::ClientIdentity& client, const db::Request& request,
              const db::Answer& answer) override;
+  bool wants_after() const override { return chain_->offers(&topicdb_plugin::db_after_write); }
 
  private:
   std::shared_ptr<plugins::PluginChain> chain_;

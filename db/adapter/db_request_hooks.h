@@ -23,6 +23,8 @@ class DbRequestHooks {
   // A write (is_write) that ran and answered ok; `answer` is that answer.
   virtual void after(const broker::ClientIdentity& client, const Request& request,
                      const Answer& answer) = 0;
+  // False spares the handler a copy of every write's request kept for after().
+  virtual bool wants_after() const { return true; }
 };
 
 }  // namespace topicdb::db::adapter

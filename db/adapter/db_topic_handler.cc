@@ -30,7 +30,7 @@ struct HookedWrite {
 
   static std::shared_ptr<HookedWrite> make(DbRequestHooks* hooks, const broker::ReservedPublish& p,
                                            const Request& request) {
-    if (hooks == nullptr || !is_write(request.op)) return nullptr;
+    if (hooks == nullptr || !is_write(request.op) || !hooks->wants_after()) return nullptr;
     return std::make_shared<HookedWrite>(
         HookedWrite{hooks, p.client_id, p.username, p.has_username, p.version, request});
   }
