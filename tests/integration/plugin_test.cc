@@ -102,6 +102,45 @@ TEST_F(VetoPluginTest, DeniedPublishIs0x87AndOthersAreDelivered) {
   EXPECT_EQ(msg->topic, "open/x");
 }
 
+// PBKDF2-SHA512 of "correct horse" (auth_test.cc's alice): the built-in password plugin is
+// asked first, then the --plugin; deny wins either way.
+constexpr char kAliceLine[] =
+    "alice:$7$101$AQIDBAUGBwgJCgsM$mIOMyf0G01/LkKvFuu6raA+sJydkdh2qDZD+cyTDcrMk08Rnc3N+vIiTgRJqnol"
+    "JL9TU+/R/F+mbz31mQG16jg==";
+
+class PasswordFileAndPluginTest : public BrokerTest {
+ protected:
+  std::vector<std::string> broker_args() const override {
+    const std::string pw = dir_.path() + "/passwd";
+    std::ofstream(pw) << kAliceLine << "\n"
+                      << "mallory:" << std::string(kAliceLine).substr(6) << "\n";
+    return {
+        "--password-file",      pw, "--plugin", TEST_PLUGIN, "--plugin-opt", "deny_user=mallory",
+        "--auth-fail-delay-ms", "0"};
+  }
+  static m::ConnectPacket with_password(const std::string& id, const std::string& user,
+                                        const std::string& password) {
+    m::ConnectPacket p = V5Client::connect_packet(id);
+    p.username = user;
+    p.password = password;
+    return p;
+  }
+};
+
+TEST_F(PasswordFileAndPluginTest, BothMustLetAClientInAndEitherCanRefuse) {
+  V5Client alice(port());
+  ASSERT_TRUE(alice.connect(with_password("a", "alice", "correct horse")));
+  V5Client wrong(port());
+  m::ConnackPacket ack;
+  ASSERT_TRUE(
+      wrong.connect(with_password("w", "alice", "wrong"), &ack, m::reason::kBadUserNameOrPassword))
+      << "the password file refuses whatever the plugin says";
+  V5Client mallory(port());
+  ASSERT_TRUE(mallory.connect(with_password("m", "mallory", "correct horse"), &ack,
+                              m::reason::kBadUserNameOrPassword))
+      << "the right password, but the plugin denies";
+}
+
 class AuditLogTest : public db::DbTest {
  protected:
   std::string log_path() const { return dir_.path() + "/audit.jsonl"; }
