@@ -256,6 +256,25 @@ const std::vector<Option>& options() {
        "(and admins) reads, lists, changes and hears of them; a create without FIELD gets the "
        "user's name; repeatable",
        [](Config& c, const std::string& v) { return db::parse_ownership(v, &c.ownership); }},
+      {"plugin", "PATH",
+       "load the shared library PATH as a plugin (docs/plugins.md); repeatable, asked in "
+       "order, deny wins",
+       [](Config& c, const std::string& v) -> Status {
+         if (v.empty()) return Status::invalid_argument("--plugin must not be empty");
+         c.plugins.push_back({v, {}});
+         return Status::ok();
+       }},
+      {"plugin-opt", "KEY=VALUE", "an option for the --plugin before it; repeatable",
+       [](Config& c, const std::string& v) -> Status {
+         const size_t eq = v.find('=');
+         if (c.plugins.empty())
+           return Status::invalid_argument("--plugin-opt needs a --plugin before it");
+         if (eq == std::string::npos || eq == 0) {
+           return Status::invalid_argument("--plugin-opt expects KEY=VALUE, got '" + v + "'");
+         }
+         c.plugins.back().options.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+         return Status::ok();
+       }},
       {"auth-fail-delay-ms", "MS",
        "a failed login is refused after this delay, doubling with each failure from the same "
        "address up to 16 times it; 0 = at once (default 500)",

@@ -22,6 +22,12 @@ struct ListenAddress {
   int port = 0;
 };
 
+// One --plugin: the shared library and the --plugin-opt KEY=VALUE given after it.
+struct PluginConfig {
+  std::string path;
+  std::vector<std::pair<std::string, std::string>> options;
+};
+
 struct Config {
   std::vector<ListenAddress> listen;  // empty after parsing means the default 127.0.0.1:1883
   std::string data_dir = "./topicdb-data";
@@ -45,6 +51,7 @@ struct Config {
   // --- $DB permissions (db/adapter/db_access.h) ---
   std::vector<std::string> admin_users;  // may use $DB/_admin/...; bypass record ownership
   db::OwnershipFields ownership;         // entity -> the field naming a record's owner
+  std::vector<PluginConfig> plugins;    // --plugin, in order (plugins/topicdb_plugin.h)
   // --- TLS and WebSocket listeners (issue 16) ---------------------------------------------
   std::vector<ListenAddress> listen_tls;  // MQTT over TLS
   std::vector<ListenAddress> listen_ws;   // MQTT over WebSocket (ws://HOST:PORT/mqtt)

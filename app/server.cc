@@ -145,6 +145,14 @@ int run_server(const Config& config) {
   // Read scratch and spare output buffers of every stream on this loop; outlives the broker.
   net::LoopBuffers loop_buffers(&loop);
   UvClock clock(&loop);
+  // Password file, ACL file and --plugin libraries, before the database opens (a plugin
+  // that cannot load stops start-up at once) and before the broker (they outlive it).
+  Result<std::unique_ptr<AuthSetup>> auth = AuthSetup::load(config, &loop);
+  if (!auth.is_ok()) {
+    std::fprintf(stderr, "topicdb: %s\n", auth.status().message().c_str());
+    uv_loop_close(&loop);
+    return 1;
+  }
   // One database and one store thread for the node; each component keeps its own tables.
   storage::StoreThread::Options store_options;
   store_options.durability = config.durability;
@@ -167,6 +175,7 @@ int run_server(const Config& config) {
                  documents.status().to_string().c_str());
     if (store.is_ok()) (*store)->close();
     if (database.is_ok()) (*database)->close();
+    auth->reset();
     uv_run(&loop, UV_RUN_NOWAIT);  // lets the store thread release its wake-up handle
     uv_loop_close(&loop);
     return 1;
@@ -184,6 +193,7 @@ int run_server(const Config& config) {
     db::adapter::DbTopicHandler::Options db_options;
     db_options.max_payload = config.db_max_payload;
     db_options.max_inflight = config.db_max_inflight;
+    db_options.hooks = (*auth)->db_hooks();  // plugins' $DB hooks (docs/plugins.md)
     db::DocumentStore* document_store = documents->get();
     db::adapter::DbTopicHandler db_handler(
         &broker, &clock,
@@ -206,12 +216,8 @@ int run_server(const Config& config) {
       std::fprintf(stderr, "topicdb: cannot load broker state: %s\n", restored.to_string().c_str());
       exit_code = 1;
     }
-    // Password file, ACL file, anonymous rule; SIGHUP rereads the files.
-    Result<std::unique_ptr<AuthSetup>> auth = AuthSetup::install(config, &loop, broker);
-    if (exit_code == 0 && !auth.is_ok()) {
-      std::fprintf(stderr, "topicdb: %s\n", auth.status().message().c_str());
-      exit_code = 1;
-    }
+    // Password file, ACL file, anonymous rule, plugins; SIGHUP rereads the files.
+    (*auth)->install(broker);
     // After restore, so the sessions that the outbox's unrouted events are for exist.
     if (exit_code == 0) {
       if (Status started = document_store->start(&db_handler); !started.is_ok()) {
@@ -306,6 +312,7 @@ int run_server(const Config& config) {
     exit_code = 1;
   }
   database->reset();
+  auth->reset();  // after the broker: its seams held the plugins
   uv_run(&loop, UV_RUN_DEFAULT);
   if (uv_loop_close(&loop) != 0) log::warn("event loop closed with handles still open");
   log::info("stopped");

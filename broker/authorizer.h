@@ -19,6 +19,9 @@ struct ClientIdentity {
   std::string_view username;  // empty when the client sent none
   bool has_username = false;
   mqtt::ProtocolVersion version = mqtt::ProtocolVersion::kV311;
+  // "IP:PORT" of the peer, set only where said (basic authentication, BrokerObserver's
+  // connect): finding it costs a system call, too much for every PUBLISH.
+  std::string_view address;
 };
 
 class Authorizer {

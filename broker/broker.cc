@@ -348,6 +348,8 @@ void Broker::on_connection_closing(Connection& c) {
   }
   c.deferred_pubacks = 0;
   c.since_ms = clock_->now_ms();
+  if (observer_ != nullptr && c.session != nullptr)
+    observer_->on_client_disconnected(identity_of(c));
   detach_session(c);
 }
 

@@ -24,6 +24,7 @@
 #include "broker/auth_plugin.h"
 #include "broker/authenticator.h"
 #include "broker/authorizer.h"
+#include "broker/broker_observer.h"
 #include "broker/broker_options.h"
 #include "broker/broker_stats.h"
 #include "broker/codec/codec.h"
@@ -61,6 +62,9 @@ class Broker final : public ConnectionOwner, public net::StreamAcceptor, public 
   // Checks the user name and password of every CONNECT that uses no enhanced
   // authentication method; none by default (everyone passes). Call before listen().
   void set_authenticator(std::unique_ptr<Authenticator> authenticator);
+  // Told of connects, disconnects and accepted client messages (plugins); none by default.
+  // Call before listen().
+  void set_observer(std::unique_ptr<BrokerObserver> observer) { observer_ = std::move(observer); }
   // Registers the handler of a reserved prefix ("$DB/"); borrowed, it must outlive the
   // broker and complete (or drop) its pending requests before the broker is destroyed.
   // "$SYS/" has the broker's own handler (read-only for clients).
@@ -201,6 +205,7 @@ class Broker final : public ConnectionOwner, public net::StreamAcceptor, public 
   AckQueue acks_;
   std::unique_ptr<Authorizer> authorizer_;
   std::unique_ptr<Authenticator> authenticator_;  // null: no basic authentication
+  std::unique_ptr<BrokerObserver> observer_;      // null: nobody watches
   LoginThrottle login_throttle_;
   ReservedTopics reserved_;
   std::unique_ptr<ReservedTopicHandler> sys_handler_;

@@ -223,6 +223,12 @@ void Broker::accept_connect(Connection& c, mqtt::ConnectPacket& p,
   }
   c.send(out);
   resume_session(*session, c);
+  if (observer_ != nullptr) {
+    ClientIdentity connected = identity_of(c);
+    const std::string address = c.peer();
+    connected.address = address;
+    observer_->on_client_connected(connected);
+  }
 }
 
 void Broker::refuse_connect(Connection& c, mqtt::ProtocolVersion v, uint8_t code,

@@ -18,6 +18,8 @@ void Broker::check_login(Connection& c, std::unique_ptr<mqtt::ConnectPacket> p) 
     who.has_username = true;
   }
   who.version = c.version;
+  const std::string address = c.peer();
+  who.address = address;
   std::optional<std::string_view> password;
   if (p->password) password = *p->password;
   // The packet stays where it is (the views above remain valid); the connection holds it.

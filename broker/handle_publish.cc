@@ -98,6 +98,9 @@ void Broker::handle_publish(Connection& c, const mqtt::PublishPacket& p) {
       return;
     }
   }
+  if (observer_ != nullptr) {
+    observer_->on_message_published(identity_of(c), topic, p.payload, p.qos, p.retain);
+  }
   if (handler != nullptr) {
     dispatch_reserved(c, p, std::move(topic), *handler);
     return;

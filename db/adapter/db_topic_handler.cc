@@ -19,7 +19,38 @@ std::string_view path_of(std::string_view topic) {
   return topic.size() > kDbPrefix.size() ? topic.substr(kDbPrefix.size()) : std::string_view();
 }
 
+// A write that plugins' after-hook must hear of once it is answered: copies of who asked
+// and of the request (the store takes the original).
+struct HookedWrite {
+  DbRequestHooks* hooks;
+  std::string client_id, username;
+  bool has_username;
+  mqtt::ProtocolVersion version;
+  Request request;
+
+  static std::shared_ptr<HookedWrite> make(DbRequestHooks* hooks, const broker::ReservedPublish& p,
+                                           const Request& request) {
+    if (hooks == nullptr || !is_write(request.op) || !hooks->wants_after()) return nullptr;
+    return std::make_shared<HookedWrite>(
+        HookedWrite{hooks, p.client_id, p.username, p.has_username, p.version, request});
+  }
+  void after(const Answer& answer) const {
+    if (!answer.is_ok()) return;
+    broker::ClientIdentity who{client_id, username, has_username, version};
+    hooks->after(who, request, answer);
+  }
+};
+
 }  // namespace
+
+bool DbTopicHandler::vetoed_by_hooks(const broker::ReservedPublish& p, const Request& request,
+                                     const ReplyTo& to, broker::ReservedCompletion& done) {
+  broker::ClientIdentity who{p.client_id, p.username, p.has_username, p.version};
+  std::optional<Answer> veto = options_.hooks->before(who, request);
+  if (!veto) return false;
+  answer_now(to, *veto, std::move(done));
+  return true;
+}
 
 DbTopicHandler::DbTopicHandler(broker::ServerPublisher* publisher, Clock* clock, Executor executor,
                                Options options)
@@ -153,6 +184,8 @@ void DbTopicHandler::on_publish(broker::ReservedPublish p, broker::ReservedCompl
     }
     parsed.request->owner = access_->scope_for(who);
   }
+  // Plugins' $DB hooks (db_request_hooks.h): a veto answers here, before the store.
+  if (options_.hooks != nullptr && vetoed_by_hooks(p, *parsed.request, to, done)) return;
   size_t& running = in_flight_[p.client_id];
   if (running >= options_.max_inflight) {
     answer_now(to,
@@ -166,16 +199,19 @@ void DbTopicHandler::on_publish(broker::ReservedPublish p, broker::ReservedCompl
   Request request = std::move(*parsed.request);
   request.client_id = p.client_id;
   std::shared_ptr<RequestDedupe::Entry> entry = p.is_will ? nullptr : dedupe_.start(key);
+  std::shared_ptr<HookedWrite> hooked = HookedWrite::make(options_.hooks, p, request);
   std::weak_ptr<bool> alive = alive_;
   executor_(std::move(request),
             [this, alive, client_id = std::move(p.client_id), to = std::move(to),
-             entry = std::move(entry), done = std::move(done)](Answer answer) mutable {
+             entry = std::move(entry), hooked = std::move(hooked),
+             done = std::move(done)](Answer answer) mutable {
               if (alive.expired()) return;  // stopped: the broker is gone or going
               auto it = in_flight_.find(client_id);
               if (it != in_flight_.end() && --it->second == 0) in_flight_.erase(it);
               std::string envelope = answer.to_envelope(to.request_id);
               send_answer(to, envelope);
               done(Status::ok());
+              if (hooked) hooked->after(answer);
               if (entry) {
                 for (auto& waiter : dedupe_.finish(entry, std::move(envelope)))
                   waiter(entry->envelope);

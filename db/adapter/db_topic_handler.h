@@ -21,6 +21,7 @@
 #include "broker/reserved_topics.h"
 #include "broker/server_publish.h"
 #include "db/adapter/db_access.h"
+#include "db/adapter/db_request_hooks.h"
 #include "db/adapter/request_dedupe.h"
 #include "db/answer.h"
 #include "db/change_event.h"
@@ -35,6 +36,8 @@ struct DbTopicHandlerOptions {
   // Requests of one client running at once, QoS 0 included; beyond: 503 (--db-max-inflight).
   size_t max_inflight = 1024;
   RequestDedupeOptions dedupe;
+  // Plugins' $DB hooks (borrowed; must outlive the handler); null: none.
+  DbRequestHooks* hooks = nullptr;
 };
 
 class DbTopicHandler final : public broker::ReservedTopicHandler, public EventSink {
@@ -87,6 +90,9 @@ class DbTopicHandler final : public broker::ReservedTopicHandler, public EventSi
   static ReplyTo reply_to(const broker::ReservedPublish& request, std::string_view path);
   // Publishes `envelope` (or a 413 in its place when it would not fit the requester).
   void send_answer(const ReplyTo& to, const std::string& envelope);
+  // Asks options_.hooks about `request`; true when it was vetoed (and answered).
+  bool vetoed_by_hooks(const broker::ReservedPublish& p, const Request& request, const ReplyTo& to,
+                       broker::ReservedCompletion& done);
   // Answers without running anything.
   void answer_now(const ReplyTo& to, const Answer& answer, broker::ReservedCompletion done,
                   Status status = Status::ok());
