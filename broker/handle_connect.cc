@@ -181,9 +181,22 @@ void Broker::accept_connect(Connection& c, mqtt::ConnectPacket& p,
   // cancels the will, whether or not it resumes the session.
   wills_.take(p.client_id);
 
+  // A session belongs to the user who made it: resumed under another user name (or none),
+  // its queued messages and subscriptions would reach someone its owner's permissions and
+  // record ownership never admitted. That CONNECT starts a new session instead.
+  bool other_user = false;
+  if (!p.clean_start && it != sessions_.end()) {
+    const std::string* before = it->second->username();
+    const std::string* now = c.username();
+    other_user = before != nullptr && (now == nullptr || *now != *before);
+    if (other_user) {
+      log::info("client '{}' resumed by another user: its session is discarded", p.client_id);
+    }
+  }
+
   Session* session = nullptr;
   bool session_present = false;
-  if (p.clean_start || it == sessions_.end()) {
+  if (p.clean_start || other_user || it == sessions_.end()) {
     if (it != sessions_.end()) destroy_session(p.client_id);  // MQTT-3.1.2-6, MQTT 5 §3.1.2.4
     session = &create_session(p.client_id, expiry);
   } else {

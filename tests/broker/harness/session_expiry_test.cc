@@ -60,6 +60,30 @@ TEST_F(HarnessSessionExpiryTest, ResumedWithinExpiryDeliversQueuedMessages) {
   EXPECT_EQ(got[0].publish().qos, 1);
 }
 
+TEST_F(HarnessSessionExpiryTest, ResumedByAnotherUserStartsAFreshSession) {
+  ConnectOptions alice = persistent("s", 60);
+  alice.username = "alice";
+  TestClient& first = h_.connect(alice);
+  ASSERT_TRUE(first.accepted());
+  ASSERT_EQ(first.subscribe("se/owner", 1), 1);
+  first.drop();
+  EXPECT_EQ(publish_qos1("se/owner", {"for-alice"}), 0);
+
+  // Another user (and then nobody) may not take over alice's queue or subscriptions.
+  ConnectOptions mallory = persistent("s", 60, /*clean_start=*/false);
+  mallory.username = "mallory";
+  TestClient& other = h_.connect(mallory);
+  ASSERT_TRUE(other.accepted());
+  EXPECT_FALSE(other.connack()->session_present);
+  EXPECT_TRUE(other.publishes().empty());
+  other.drop();
+  EXPECT_EQ(publish_qos1("se/owner", {"nobody"}), mqtt::reason::kNoMatchingSubscribers);
+
+  // The same user resumes as always.
+  TestClient& again = h_.connect(mallory);
+  EXPECT_TRUE(again.connack()->session_present);
+}
+
 TEST_F(HarnessSessionExpiryTest, ExpiredSessionIsDiscarded) {
   ASSERT_NO_FATAL_FAILURE(make_offline_session("s", 2, "se/expire"));
   EXPECT_EQ(publish_qos1("se/expire", {"lost1", "lost2"}), 0);
