@@ -11,10 +11,15 @@ function finish(result) {
   resultNode.textContent = JSON.stringify(result);
 }
 
-// Resolves with the next message on `topic` (a promise per request, keyed by topic).
+// Resolves with the next message on `topic`; rejects after kStepTimeoutMs. Create it before
+// the publish that causes the message, and catch() it right away: if that publish fails, the
+// publish's error is the one reported.
 function nextMessage(client, topic) {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no message on ' + topic)), kStepTimeoutMs);
+    const timer = setTimeout(() => {
+      client.removeListener('message', onMessage);
+      reject(new Error('no message on ' + topic));
+    }, kStepTimeoutMs);
     const onMessage = (t, payload, packet) => {
       if (t !== topic) return;
       clearTimeout(timer);
@@ -28,7 +33,7 @@ function nextMessage(client, topic) {
 // An MQTT 5 $DB request: the answer comes on `replyTopic` with our correlation data back.
 async function dbRequest(client, topic, body, replyTopic, correlation) {
   const answer = nextMessage(client, replyTopic);
-  answer.catch(() => {});  // awaited below; if the publish fails first, that error wins
+  answer.catch(() => {});
   await client.publishAsync(topic, JSON.stringify(body), {
     qos: 1,
     properties: {responseTopic: replyTopic, correlationData: new TextEncoder().encode(correlation)},
@@ -57,6 +62,7 @@ async function run() {
     const echoTopic = 'browser/' + clientId + '/echo';
     await client.subscribeAsync(echoTopic, {qos: 1});
     const echoed = nextMessage(client, echoTopic);
+    echoed.catch(() => {});
     await client.publishAsync(echoTopic, 'hello from chromium', {qos: 1});
     const echo = (await echoed).payload;
 
