@@ -3,6 +3,7 @@
 #
 #   bench/compare.sh [--rounds N] [--scenarios "fanin_qos0 latency ..."] [--no-docs]
 #                    [--results DIR] [--db-scenarios "db db_scale"] [--db-only]
+#                    [--tls-seconds N]
 #
 # Builds topicdb and topicdb_load (RelWithDebInfo) if needed, installs Debian's mosquitto
 # package if it is missing, then for every round and scenario starts each broker fresh on
@@ -11,7 +12,10 @@
 # broker order alternates between rounds. Then the $DB scenarios (TopicDB only: mosquitto has
 # no $DB) run against a fresh TopicDB each, followed in the same round by
 # topicdb_sqlite_ceiling (raw SQLite on the store's tables: the ceiling they are compared
-# with); --db-scenarios "" skips them, --db-only runs only them. Raw output goes to bench/results/latest/ (or
+# with); --db-scenarios "" skips them, --db-only runs only them. Then, per round, the TLS
+# handshake rate: both brokers with a TLS listener on one certificate made with the openssl
+# CLI, topicdb_tls_connect for --tls-seconds (10; 0 skips it) against each, both rates and
+# their ratio printed. Raw output goes to bench/results/latest/ (or
 # --results DIR), the summary (medians, min-max, ratios, targets) to docs/benchmarks.md
 # (with --no-docs it is printed instead).
 # Environment: BUILD_DIR (default ./build), TOPICDB_LOAD_ARGS (extra tool flags),
@@ -25,6 +29,7 @@ rounds=3
 scenarios="fanin_qos0 fanin_qos1 fanout_qos0 fanout_qos1 latency connect_rate idle_memory"
 scenarios+=" fanin_with_100k_subs"
 db_scenarios="db db_scale"
+tls_seconds=10
 write_docs=1
 results=$root/bench/results/latest
 while (($#)); do
@@ -34,8 +39,9 @@ while (($#)); do
     --no-docs) write_docs=0; shift ;;
     --results) results=$2; shift 2 ;;
     --db-scenarios) db_scenarios=$2; shift 2 ;;
-    --db-only) scenarios=""; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --db-only) scenarios=""; tls_seconds=0; shift ;;
+    --tls-seconds) tls_seconds=$2; shift 2 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "compare: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -53,7 +59,7 @@ load_args=${load_args% }
 pin_scenarios=${TOPICDB_PIN_SCENARIOS-connect_rate}
 if (( $(nproc) < 2 )) || ! command -v taskset >/dev/null; then pin_scenarios=""; fi
 command_line="bench/compare.sh --rounds $rounds --scenarios \"$scenarios\""
-command_line+=" --db-scenarios \"$db_scenarios\"; tool flags: $load_args"
+command_line+=" --db-scenarios \"$db_scenarios\" --tls-seconds $tls_seconds; tool flags: $load_args"
 if [[ -n "$pin_scenarios" ]]; then
   command_line+="; pinned (broker CPU 0, tool CPU 1): $pin_scenarios"
 fi
@@ -66,11 +72,12 @@ if [[ ! -f "$build/build.ninja" ]] || \
   log "configuring $build (RelWithDebInfo)"
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
-log "building topicdb, topicdb_load and topicdb_sqlite_ceiling"
-ninja -C "$build" topicdb topicdb_load topicdb_sqlite_ceiling >/dev/null
+log "building topicdb, topicdb_load, topicdb_sqlite_ceiling and topicdb_tls_connect"
+ninja -C "$build" topicdb topicdb_load topicdb_sqlite_ceiling topicdb_tls_connect >/dev/null
 topicdb_bin=$build/topicdb
 load_bin=$build/bench/topicdb_load
 ceiling_bin=$build/bench/topicdb_sqlite_ceiling
+tls_bin=$build/bench/topicdb_tls_connect
 
 # --- mosquitto --------------------------------------------------------------------------------
 # Installing the package on a systemd machine starts a mosquitto service on 1883: this script
@@ -265,6 +272,112 @@ for round in $(seq "$rounds"); do
   log "round $round ceiling: $(tail -2 "$out" | tr '\n' ' ')"
   rm -rf "$work/ceiling-$round"
 done
+# --- TLS handshakes ---------------------------------------------------------------------------
+# One certificate and key for both brokers (EC P-256, signed by a CA made here, SAN
+# 127.0.0.1), so the handshake costs the same crypto on each side; OpenSSL's defaults
+# otherwise. Broker on CPU 0 and tool on CPU 1 as for connect_rate (a chain of round trips).
+make_tls_certs() {
+  local d=$work/tls
+  mkdir -p "$d"
+  local key=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+  openssl req -x509 "${key[@]}" -keyout "$d/ca.key" -out "$d/ca.crt" -days 2 \
+    -subj '/CN=TopicDB bench CA' 2>/dev/null &&
+  openssl req "${key[@]}" -keyout "$d/server.key" -out "$d/server.csr" -subj '/CN=127.0.0.1' \
+    2>/dev/null &&
+  echo "subjectAltName=IP:127.0.0.1,DNS:127.0.0.1,DNS:localhost" >"$d/server.ext" &&
+  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+    -out "$d/server.crt" -days 2 -extfile "$d/server.ext" 2>/dev/null &&
+  # mosquitto started as root drops to its own user before it reads the key: that user must
+  # reach and read it (a throwaway key of this run; $work is mktemp's 0700).
+  chmod o+x "$work" && chmod 755 "$d" && chmod 644 "$d/server.key"
+}
+start_topicdb_tls() {
+  local dir=$work/topicdb-$1
+  mkdir -p "$dir"
+  "${pin_broker[@]}" "$topicdb_bin" serve --listen 127.0.0.1:0 --data-dir "$dir/data" \
+    --listen-tls 127.0.0.1:0 --tls-cert "$work/tls/server.crt" --tls-key "$work/tls/server.key" \
+    >"$dir/stdout" 2>"$dir/stderr" &
+  broker_pid=$!
+  broker_port=""
+  for _ in $(seq 200); do
+    local line
+    if line=$(grep -m1 '^topicdb ready ' "$dir/stdout" 2>/dev/null); then
+      local listener=${line#* tls=}
+      listener=${listener%% *}
+      broker_port=${listener##*:}
+      return 0
+    fi
+    kill -0 "$broker_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  log "topicdb did not become ready:"; cat "$dir/stderr" >&2
+  return 1
+}
+start_mosquitto_tls() {
+  local dir=$work/mosquitto-$1
+  mkdir -p "$dir"
+  broker_port=$(free_port)
+  # certfile/keyfile belong to the listener line before them: the last one, here.
+  { sed "s/@PORT@/$broker_port/" "$root/bench/mosquitto.conf"
+    echo "certfile $work/tls/server.crt"
+    echo "keyfile $work/tls/server.key"; } >"$dir/mosquitto.conf"
+  "${pin_broker[@]}" "$mosquitto_bin" -c "$dir/mosquitto.conf" >"$dir/stdout" 2>"$dir/stderr" &
+  broker_pid=$!
+  for _ in $(seq 200); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$broker_port") 2>/dev/null; then return 0; fi
+    kill -0 "$broker_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  log "mosquitto did not start:"; cat "$dir/stderr" >&2
+  return 1
+}
+median_of() { sort -n | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]; else print 0}'; }
+if ((tls_seconds > 0)); then
+  if ! make_tls_certs; then
+    log "openssl could not make the TLS certificates; TLS section skipped"
+    tls_seconds=0
+  fi
+fi
+for round in $(seq "$rounds"); do
+  ((tls_seconds > 0)) || break
+  if ((round % 2 == 1)); then order="topicdb mosquitto"; else order="mosquitto topicdb"; fi
+  for broker in $order; do
+    out=$results/round${round}_${broker}_tls.txt
+    err=$results/round${round}_${broker}_tls.stderr
+    tag=${round}-tls
+    busy=$(wait_for_quiet)
+    pin_broker=(env)
+    pin_tool=(env)
+    if [[ -n "$pin_scenarios" ]]; then pin_broker=(taskset -c 0); pin_tool=(taskset -c 1); fi
+    if ! "start_${broker}_tls" "$tag"; then
+      echo "scenario=tls_connect status=error note=broker_did_not_start" >"$out"
+      stop_broker
+      continue
+    fi
+    line=$(timeout $((tls_seconds + 60)) "${pin_tool[@]}" "$tls_bin" --port "$broker_port" \
+             --cafile "$work/tls/ca.crt" --seconds "$tls_seconds" --broker-pid "$broker_pid" \
+             2>>"$err" |
+           grep "^scenario=" || true)
+    if [[ -z "$line" ]]; then line="scenario=tls_connect status=error note=no_output"; fi
+    if ! kill -0 "$broker_pid" 2>/dev/null; then line="$line broker_died=1"; fi
+    pinned=0
+    [[ -n "$pin_scenarios" ]] && pinned=1
+    echo "$line machine_busy_pct=$busy pinned=$pinned" >"$out"
+    log "round $round $broker tls: $line"
+    stop_broker
+  done
+done
+if ((tls_seconds > 0)); then
+  rate() {
+    cat "$results"/round*_"$1"_tls.txt 2>/dev/null |
+      sed -n 's/.*status=ok .*connects_per_s=\([0-9.]*\).*/\1/p' | median_of
+  }
+  topicdb_tls=$(rate topicdb)
+  mosquitto_tls=$(rate mosquitto)
+  log "TLS connects/s (median of $rounds rounds): TopicDB $topicdb_tls, mosquitto $mosquitto_tls," \
+      "ratio $(awk -v t="$topicdb_tls" -v m="$mosquitto_tls" \
+                 'BEGIN {if (m > 0) printf "%.2f", t / m; else print "n/a"}')"
+fi
 find "$results" -name '*.stderr' -empty -delete
 elapsed=$(( $(date +%s) - started ))
 log "all rounds took ${elapsed}s"

@@ -18,6 +18,7 @@ import subprocess
 import sys
 
 from summarize_db import db_section
+from summarize_tls import tls_section
 
 BROKERS = ("topicdb", "mosquitto")
 
@@ -329,6 +330,8 @@ def main():
     w("")
 
     for line in db_section(args.results, args.rounds, fmt):
+        w(line)
+    for line in tls_section(args.results, args.rounds, fmt):
         w(line)
 
     w("## Method")

@@ -69,6 +69,19 @@ void Broker::handle_connect(Connection& c, const mqtt::FrameHeader& header, std:
     c.client_id_assigned = v5;
   }
 
+  if (c.transport_username()) {
+    // --tls-cert-as-username (mosquitto's use_identity_as_username): the certificate the
+    // handshake verified authenticates the client, so no password is checked, and its CN is
+    // the user name the authorizer sees. An enhanced method would authenticate a name that
+    // the CN then replaces, so it is refused rather than run for nothing.
+    if (p->properties.authentication_method) {
+      refuse_connect(c, c.version, mqtt::reason::kBadAuthenticationMethod,
+                     "the client certificate authenticates on this listener");
+      return;
+    }
+    accept_connect(c, *p, std::nullopt);
+    return;
+  }
   if (p->properties.authentication_method) {
     c.auth().method = *p->properties.authentication_method;
     AuthPlugin* plugin = find_auth_plugin(c.auth().method);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <deque>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -35,6 +36,8 @@ class MemoryStream final : public Stream {
   // While not writable, flushes stay in write (counted by queued_bytes()); making the stream
   // writable again completes them in order.
   void set_writable(bool writable);
+  // The user name a transport would vouch for (a TLS stream under --tls-cert-as-username).
+  void set_transport_username(std::string name) { transport_username_ = std::move(name); }
 
   bool reading() const { return reading_; }
   // shutdown_and_drain() was called and the write side is shut (the queued bytes are all
@@ -58,6 +61,7 @@ class MemoryStream final : public Stream {
   void shutdown_and_drain() override;
   void abort() override;
   std::string peer() const override { return peer_; }
+  std::optional<std::string> transport_username() const override { return transport_username_; }
 
  private:
   LoopBuffers& buffers() const override { return *buffers_; }
@@ -66,6 +70,7 @@ class MemoryStream final : public Stream {
 
   LoopBuffers* buffers_;
   std::string peer_;
+  std::optional<std::string> transport_username_;
   std::string pending_;                    // pushed while not reading
   std::deque<OutBuffer::Batch> in_write_;  // flushed while not writable
   std::string written_;

@@ -176,6 +176,57 @@ TEST_F(TlsTest, CertificateCnIsTheUserName) {
   EXPECT_NE(plain_line.find("user=none"), std::string::npos) << plain_line;
 }
 
+// With a password file and an ACL, the certificate is the authentication (mosquitto's
+// use_identity_as_username): a certificate client gets in without a password, even one that
+// names another user with a wrong password, and the ACL applies to its CN; clients of the
+// plain listener still need their password.
+TEST_F(TlsTest, CertificateUserNeedsNoPasswordAndTheAclAppliesToItsCn) {
+  // PBKDF2-SHA512 of "correct horse" (tests/integration/auth_test.cc's line, as carol).
+  const std::string passwords = dir_.path() + "/passwords";
+  std::ofstream(passwords) << "carol:$7$101$AQIDBAUGBwgJCgsM$mIOMyf0G01/LkKvFuu6raA+sJydkdh2qDZD"
+                              "+cyTDcrMk08Rnc3N+vIiTgRJqnolJL9TU+/R/F+mbz31mQG16jg==\n";
+  const std::string acl = dir_.path() + "/acl";
+  std::ofstream(acl) << "user alice\ntopic readwrite alice/#\nuser carol\ntopic readwrite #\n";
+  std::vector<std::string> args = mutual_tls();
+  args.insert(args.end(), {"--tls-cert-as-username", "true", "--password-file", passwords,
+                           "--acl-file", acl, "--auth-fail-delay-ms", "0"});
+  start(args);
+
+  const std::string plain_uri = "tcp://127.0.0.1:" + std::to_string(broker_.port());
+  UriClient anonymous(plain_uri, "anonymous");
+  EXPECT_FALSE(anonymous.connect());  // the password file is in force on the plain listener
+  UriClient carol(plain_uri, "carol");
+  ASSERT_TRUE(carol.connect({std::nullopt, std::string("carol"), std::string("correct horse")}));
+  ASSERT_TRUE(carol.subscribe("#", 1));
+
+  UriClient alice(tls_uri(), "alice-cert");
+  ASSERT_TRUE(alice.connect({with_client_cert(certs_->client_cert(), certs_->client_key())}));
+  // carol's name and a wrong password change nothing: the session is alice's.
+  UriClient posing(tls_uri(), "posing-as-carol");
+  mqtt::ssl_options ssl = with_client_cert(certs_->client_cert(), certs_->client_key());
+  ASSERT_TRUE(posing.connect({ssl, std::string("carol"), std::string("wrong")}));
+  // alice may not write outside alice/#: 3.1.1 drops the PUBLISH, so carol, who reads
+  // everything, gets only the allowed message that follows it.
+  ASSERT_TRUE(posing.publish("carol/secret", "denied", 1));
+  ASSERT_TRUE(alice.publish("elsewhere", "denied", 1));
+  ASSERT_TRUE(alice.publish("alice/status", "allowed", 1));
+  auto first = carol.receive();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->get_topic(), "alice/status");
+  EXPECT_EQ(first->get_payload_str(), "allowed");
+
+  // mosquitto_pub with a certificate and no user name or password.
+  ProcessResult r =
+      run_process({MOSQUITTO_PUB, "-h", "127.0.0.1", "-p", std::to_string(tls_port_), "--cafile",
+                   certs_->ca_cert(), "--cert", certs_->client_cert(), "--key",
+                   certs_->client_key(), "-q", "1", "-t", "alice/mosq", "-m", "from mosquitto_pub"},
+                  milliseconds(10000));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  auto second = carol.receive();
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->get_topic(), "alice/mosq");
+}
+
 TEST_F(TlsTest, Tls11IsRefusedAndTls12Accepted) {
   start();
   const std::string connect = "127.0.0.1:" + std::to_string(tls_port_);

@@ -7,8 +7,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "broker/authenticator.h"
+#include "broker/authorizer.h"
 #include "tests/broker/harness/broker_harness.h"
 
 namespace topicdb::broker::harness {
@@ -181,6 +183,69 @@ TEST_F(AuthenticatorTest, FailedEnhancedAuthenticationIsSlowedToo) {
             mqtt::reason::kNotAuthorized);
   EXPECT_EQ(h_.broker().stats().auth_failures, 1u);
   EXPECT_TRUE(auth_->asked.empty());  // no password check for an enhanced method
+}
+
+// Records the user name each CONNECT is authorized as.
+class RecordingAuthorizer final : public Authorizer {
+ public:
+  Status authorize_connect(const ClientIdentity& client) override {
+    users.push_back(client.has_username ? std::optional<std::string>(client.username)
+                                        : std::nullopt);
+    return Status::ok();
+  }
+  Status authorize_publish(const ClientIdentity&, std::string_view, uint8_t, bool) override {
+    return Status::ok();
+  }
+  Status authorize_subscribe(const ClientIdentity&, std::string_view, uint8_t) override {
+    return Status::ok();
+  }
+  std::vector<std::optional<std::string>> users;
+};
+
+// --tls-cert-as-username: the verified certificate is the authentication (mosquitto's
+// use_identity_as_username), whatever CONNECT carries; the authorizer sees the CN.
+TEST_F(AuthenticatorTest, ACertificateUserIsNotAskedForAPassword) {
+  auto recorder = std::make_unique<RecordingAuthorizer>();
+  RecordingAuthorizer* authorizer = recorder.get();
+  h_.broker().set_authorizer(std::move(recorder));
+  for (ProtocolVersion v : {ProtocolVersion::kV5, ProtocolVersion::kV311}) {
+    ConnectOptions none;  // no user name, no password
+    none.client_id = "cert-none";
+    none.version = v;
+    none.transport_username = "alice";
+    TestClient& a = h_.connect(none);
+    EXPECT_TRUE(a.accepted());
+    ConnectOptions other;  // someone else's name with a wrong password
+    other.client_id = "cert-other";
+    other.version = v;
+    other.username = "bob";
+    other.password = "wrong";
+    other.transport_username = "alice";
+    TestClient& b = h_.connect(other);
+    EXPECT_TRUE(b.accepted());
+  }
+  EXPECT_TRUE(auth_->asked.empty());
+  ASSERT_EQ(authorizer->users.size(), 4u);
+  for (const auto& user : authorizer->users) EXPECT_EQ(user, "alice");
+  EXPECT_EQ(h_.broker().stats().auth_failures, 0u);
+
+  TestClient& plain = connect("plain");  // the same broker still checks everyone else
+  EXPECT_FALSE(plain.connack());
+  ASSERT_EQ(auth_->asked.size(), 1u);
+  EXPECT_EQ(auth_->asked[0].username, "u");
+}
+
+TEST_F(AuthenticatorTest, ACertificateUserCannotUseAnEnhancedMethod) {
+  h_.broker().add_auth_plugin(std::make_unique<RefusingPlugin>());
+  ConnectOptions o;
+  o.client_id = "cert-enhanced";
+  o.transport_username = "alice";
+  o.properties.authentication_method = "REFUSE";
+  TestClient& c = h_.connect(o);
+  ASSERT_TRUE(c.connack());
+  EXPECT_EQ(c.connack()->reason_code, mqtt::reason::kBadAuthenticationMethod);
+  EXPECT_TRUE(c.closed());
+  EXPECT_EQ(h_.broker().session_count(), 0u);
 }
 
 TEST(ResponseTopicProtectionTest, OnlyTheClientItselfReadsItsResponsePrefix) {

@@ -35,6 +35,7 @@ TestClient& BrokerHarness::connect(const ConnectOptions& options) {
   auto stream = std::make_unique<net::MemoryStream>(
       buffers_.get(), "memory:" + std::to_string(clients_.size() + 1));
   net::MemoryStream* raw = stream.get();
+  if (options.transport_username) raw->set_transport_username(*options.transport_username);
   clients_.push_back(std::make_unique<TestClient>(this, raw, options.version, options.client_id));
   TestClient& client = *clients_.back();
   broker_->adopt(std::move(stream));

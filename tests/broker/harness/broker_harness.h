@@ -31,6 +31,8 @@ struct ConnectOptions {
   std::optional<std::string> username;
   std::optional<std::string> password;
   mqtt::Properties properties;
+  // Set: the stream vouches for this user, as TLS does under --tls-cert-as-username.
+  std::optional<std::string> transport_username;
 };
 
 // The options the harness builds its broker with: $SYS is off so subscribers see only
