@@ -23,6 +23,7 @@
 #include "tests/integration/broker_process.h"
 #include "tests/integration/db_client.h"
 #include "tests/integration/paho_client.h"
+#include "tests/net/test_certificates.h"
 
 namespace topicdb::itest {
 namespace {
@@ -449,6 +450,48 @@ TEST(MetricsPortTest, ATakenPortStopsTheBrokerWithOneLine) {
   EXPECT_EQ(r.output, "topicdb: cannot listen on 127.0.0.1:" + std::to_string(taken) +
                           ": address already in use\n");
   EXPECT_TRUE(first.running());
+}
+
+TEST(MetricsTlsTest, TlsTrafficCountsUnderItsOwnListener) {
+  std::string error;
+  std::unique_ptr<test_support::TestCertificates> certs =
+      test_support::TestCertificates::make(&error);
+  ASSERT_NE(certs, nullptr) << error;
+  TempDir dir;
+  BrokerProcess broker;
+  ASSERT_TRUE(broker.start(dir.path(), {"--sys-interval", "0", "--listen-metrics", "127.0.0.1:0",
+                                        "--listen-tls", "127.0.0.1:0", "--tls-cert",
+                                        certs->server_cert(), "--tls-key", certs->server_key()}));
+  const uint16_t metrics_port = ready_port(broker.ready_line(), "metrics");
+  const uint16_t tls_port = ready_port(broker.ready_line(), "tls");
+  ASSERT_NE(metrics_port, 0) << broker.ready_line();
+  ASSERT_NE(tls_port, 0) << broker.ready_line();
+
+  ::mqtt::ssl_options ssl;
+  ssl.set_trust_store(certs->ca_cert());
+  ssl.set_enable_server_cert_auth(true);
+  ssl.set_verify(true);
+  UriClient client("ssl://127.0.0.1:" + std::to_string(tls_port), "m-tls");
+  ASSERT_TRUE(client.connect({ssl, std::nullopt}));
+  ASSERT_TRUE(client.subscribe("secure/#", 1));
+  ASSERT_TRUE(client.publish("secure/a", "over tls", 1));
+  ASSERT_TRUE(client.receive());
+
+  HttpAnswer a = http_get(metrics_port, "/metrics");
+  ASSERT_EQ(a.status, 200);
+  Exposition e;
+  ASSERT_TRUE(parse_exposition(a.body, &e)) << a.body;
+  EXPECT_EQ(e.get("topicdb_listener_connections", {{"listener", "tls"}}), 1);
+  EXPECT_EQ(e.get("topicdb_listener_connections", {{"listener", "mqtt"}}), 0);
+  EXPECT_EQ(e.get("topicdb_listener_messages_received_total", {{"listener", "tls"}, {"qos", "1"}}),
+            1);
+  EXPECT_EQ(e.get("topicdb_listener_messages_sent_total", {{"listener", "tls"}, {"qos", "1"}}), 1);
+  // MQTT bytes, not TLS records: the plaintext of CONNECT, SUBSCRIBE, PUBLISH and the rest is
+  // well under a kilobyte, where the handshake alone would be more.
+  const double in = e.get("topicdb_listener_bytes_received_total", {{"listener", "tls"}});
+  EXPECT_GT(in, 20);
+  EXPECT_LT(in, 200);
+  EXPECT_TRUE(std::isnan(e.get("topicdb_listener_connections", {{"listener", "wss"}})));
 }
 
 TEST(MetricsPortTest, OffByDefault) {
