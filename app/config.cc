@@ -313,6 +313,15 @@ const std::vector<Option>& options() {
          return parse_bool("tls-cert-as-username", v, &c.tls_cert_as_username);
        }},
       // --- end of TLS and WebSocket listeners ----------------------------------------------
+      {"listen-metrics", "HOST:PORT",
+       "serve Prometheus metrics on GET http://HOST:PORT/metrics (see docs/metrics.md); port 0 "
+       "picks a free port (default: off)",
+       [](Config& c, const std::string& v) -> Status {
+         std::vector<ListenAddress> one;
+         TDB_RETURN_IF_ERROR(add_listen("listen-metrics", v, &one));
+         c.listen_metrics = one.front();  // the last one given wins
+         return Status::ok();
+       }},
   };
   return kOptions;
 }

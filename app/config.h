@@ -62,6 +62,8 @@ struct Config {
   bool tls_require_client_cert = false;
   bool tls_cert_as_username = false;
   // --- end of TLS and WebSocket listeners ---------------------------------------------------
+  // Prometheus GET /metrics on an HTTP listener of its own (issue 16); off when unset.
+  std::optional<ListenAddress> listen_metrics;
   bool show_help = false;
   bool show_version = false;
 };

@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "app/auth_setup.h"
+#include "app/metrics_exporter.h"
 #include "base/log.h"
 #include "base/uv_clock.h"
 #include "broker/broker.h"
@@ -103,12 +104,14 @@ Status start_layered_listeners(const Config& config, uv_loop_t* loop, broker::Br
     const std::vector<ListenAddress>* addresses;
     const net::StreamWrap* wrap;
     std::string* bound;
+    broker::Transport transport;  // for the per-listener statistics
   };
-  for (const Kind& kind : {Kind{&config.listen_tls, &over_tls, &out->tls_bound},
-                           Kind{&config.listen_ws, &over_ws, &out->ws_bound},
-                           Kind{&config.listen_wss, &over_wss, &out->wss_bound}}) {
+  using broker::Transport;
+  for (const Kind& kind : {Kind{&config.listen_tls, &over_tls, &out->tls_bound, Transport::kTls},
+                           Kind{&config.listen_ws, &over_ws, &out->ws_bound, Transport::kWs},
+                           Kind{&config.listen_wss, &over_wss, &out->wss_bound, Transport::kWss}}) {
     for (const ListenAddress& addr : *kind.addresses) {
-      auto where = broker->listen(addr.host, addr.port, *kind.wrap);
+      auto where = broker->listen(addr.host, addr.port, *kind.wrap, kind.transport);
       if (!where.is_ok()) return where.status();
       *kind.bound += (kind.bound->empty() ? "" : ",") + *where;
     }
@@ -242,6 +245,25 @@ int run_server(const Config& config) {
         exit_code = 1;
       }
     }
+    // --- Prometheus /metrics listener (issue 16): closed once the broker is down ---------
+    std::unique_ptr<MetricsExporter> metrics;
+    std::string metrics_field;  // " metrics=HOST:PORT" for the ready line
+    if (exit_code == 0 && config.listen_metrics) {
+      MetricsExporter::Sources sources{&broker, database->get(), &db_handler, {}};
+      sources.listeners.push_back(broker::Transport::kMqtt);
+      if (!config.listen_tls.empty()) sources.listeners.push_back(broker::Transport::kTls);
+      if (!config.listen_ws.empty()) sources.listeners.push_back(broker::Transport::kWs);
+      if (!config.listen_wss.empty()) sources.listeners.push_back(broker::Transport::kWss);
+      metrics = std::make_unique<MetricsExporter>(&loop, &clock, std::move(sources));
+      auto where = metrics->listen(config.listen_metrics->host, config.listen_metrics->port);
+      if (where.is_ok()) {
+        metrics_field = " metrics=" + *where;
+      } else {
+        std::fprintf(stderr, "topicdb: %s\n", where.status().message().c_str());
+        exit_code = 1;
+      }
+    }
+    // --- end of the /metrics listener -----------------------------------------------------
 
     SignalWatch signals;
     signals.sigint.data = &broker;
@@ -261,8 +283,8 @@ int run_server(const Config& config) {
     uv_signal_start(&signals.sigterm, on_signal, SIGTERM);
 
     if (exit_code == 0) {
-      std::printf("topicdb ready listeners=%s data_dir=%s%s\n", bound.c_str(), data_dir.c_str(),
-                  layered.ready_fields().c_str());
+      std::printf("topicdb ready listeners=%s data_dir=%s%s%s\n", bound.c_str(), data_dir.c_str(),
+                  layered.ready_fields().c_str(), metrics_field.c_str());
       std::fflush(stdout);
       log::info("TopicDB {} serving MQTT on {}", TOPICDB_VERSION, bound);
     } else {
@@ -273,7 +295,8 @@ int run_server(const Config& config) {
     uv_prepare_t watcher;
     // Once the broker is down nobody can hear an answer: the handler stops publishing and
     // the document store stops its sweep and readers, so the loop can end.
-    auto stop_documents = [&db_handler, document_store] {
+    auto stop_documents = [&db_handler, document_store, &metrics] {
+      if (metrics) metrics->close();  // the /metrics listener (issue 16)
       db_handler.stop();
       if (Status s = document_store->close(); !s.is_ok()) {
         log::error("closing the document store failed: {}", s.to_string());

@@ -173,19 +173,24 @@ Status Broker::restore() {
   return Status::ok();
 }
 
-Result<std::string> Broker::listen(const std::string& host, int port, net::StreamWrap wrap) {
-  auto listener = std::make_unique<net::Listener>(loop_, this, std::move(wrap));
+Result<std::string> Broker::listen(const std::string& host, int port, net::StreamWrap wrap,
+                                   Transport transport) {
+  auto listener = std::make_unique<net::Listener>(loop_, this, std::move(wrap),
+                                                  static_cast<uint8_t>(transport));
   auto bound = listener->start(host, port);
   listeners_.push_back(std::move(listener));  // closed at shutdown even if start failed
   return bound;
 }
 
-void Broker::adopt(std::unique_ptr<net::Stream> stream) {
+void Broker::adopt_tagged(std::unique_ptr<net::Stream> stream, uint8_t transport) {
   auto connection = std::make_unique<Connection>(this, next_connection_id_++, clock_->now_ms(),
                                                  std::move(stream));
   Connection* raw = connection.get();
+  raw->transport = transport < kTransportCount ? transport : 0;
   connections_.emplace(raw->id(), std::move(connection));
   ++stats_.connections_total;
+  ++stats_.of(raw->transport).connections_total;
+  ++stats_.of(raw->transport).connections_current;
   if (shutting_down_ || connections_.size() > options_.max_connections) {
     log::warn("refusing connection from {}: {}", raw->peer(),
               shutting_down_ ? "shutting down" : "max_connections reached");
@@ -355,6 +360,7 @@ void Broker::on_connection_closing(Connection& c) {
 
 void Broker::release_connection(Connection* c) {
   dirty_.erase(std::remove(dirty_.begin(), dirty_.end(), c), dirty_.end());
+  --stats_.of(c->transport).connections_current;
   connections_.erase(c->id());
   if (shutting_down_) finish_shutdown();
 }

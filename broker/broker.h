@@ -77,11 +77,17 @@ class Broker final : public ConnectionOwner, public net::StreamAcceptor, public 
   Status restore();
   // Binds a listener; returns the bound "host:port" (port 0 picks a free one). The loop must
   // have net::LoopBuffers attached.
-  // `wrap` puts TLS or WebSocket over each accepted connection (none for plain MQTT).
-  Result<std::string> listen(const std::string& host, int port, net::StreamWrap wrap = nullptr);
+  // `wrap` puts TLS or WebSocket over each accepted connection (none for plain MQTT);
+  // `transport` names the kind of listener in the per-listener statistics.
+  Result<std::string> listen(const std::string& host, int port, net::StreamWrap wrap = nullptr,
+                             Transport transport = Transport::kMqtt);
   // Serves one client over `stream` (accepted by a listener, or a net::MemoryStream in
   // tests): the broker owns it from now on and starts reading it.
-  void adopt(std::unique_ptr<net::Stream> stream) override;
+  void adopt(std::unique_ptr<net::Stream> stream) override {
+    adopt_tagged(std::move(stream), static_cast<uint8_t>(Transport::kMqtt));
+  }
+  // The same, from a listener whose tag is a Transport.
+  void adopt_tagged(std::unique_ptr<net::Stream> stream, uint8_t transport) override;
   // Stops accepting, closes every connection, flushes durable state. `done` runs on the loop
   // once nothing of the broker is pending; the loop then has no broker handles left.
   void shutdown(std::function<void()> done);
@@ -91,6 +97,8 @@ class Broker final : public ConnectionOwner, public net::StreamAcceptor, public 
 
   const BrokerOptions& options() const { return options_; }
   const BrokerStats& stats() const { return stats_; }
+  // The $SYS topics' figures (sys_topics.cc); counts connected clients, O(connections).
+  SysFigures sys_figures() const;
   size_t connection_count() const { return connections_.size(); }
   size_t session_count() const { return sessions_.size(); }
   size_t retained_count() const { return router_.retained_count(); }
@@ -104,13 +112,19 @@ class Broker final : public ConnectionOwner, public net::StreamAcceptor, public 
   void on_packet(Connection& connection, const mqtt::FrameHeader& header,
                  std::string_view body) override;
   void on_malformed(Connection& connection, const Status& status) override;
-  void count_bytes_received(uint64_t n) override { stats_.bytes_received += n; }
+  void count_bytes_received(const Connection& c, uint64_t n) override {
+    stats_.bytes_received += n;
+    stats_.of(c.transport).bytes_received += n;
+  }
   void on_connection_closing(Connection& connection) override;
   void release_connection(Connection* connection) override;
   void schedule_flush(Connection* connection) override { dirty_.push_back(connection); }
   // The connection's write queue shrank: publishers waiting for its session may go on.
   void on_connection_drained(Connection& connection) override;
-  void count_bytes_sent(uint64_t n) override { stats_.bytes_sent += n; }
+  void count_bytes_sent(const Connection& c, uint64_t n) override {
+    stats_.bytes_sent += n;
+    stats_.of(c.transport).bytes_sent += n;
+  }
 
  private:
   // handle_connect.cc

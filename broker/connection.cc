@@ -32,7 +32,7 @@ void Connection::start() {
 void Connection::on_stream_data(std::string_view bytes) {
   const char* data = bytes.data();
   size_t len = bytes.size();
-  owner_->count_bytes_received(len);
+  owner_->count_bytes_received(*this, len);
   // Keep alive counts from the last byte; the connect timeout from the opening, however
   // slowly a CONNECT trickles in.
   if (state_ == State::kConnected) since_ms = owner_->clock().now_ms();
@@ -178,7 +178,7 @@ void Connection::mark_dirty() {
 }
 
 void Connection::on_stream_written(size_t bytes) {
-  owner_->count_bytes_sent(bytes);
+  owner_->count_bytes_sent(*this, bytes);
   owner_->on_connection_drained(*this);
 }
 

@@ -128,6 +128,7 @@ class Connection final : public net::StreamOwner {
   uint32_t client_max_packet_size = 0;  // 0 = no limit declared
   uint16_t keep_alive_s = 0;
   mqtt::ProtocolVersion version = mqtt::ProtocolVersion::kV311;
+  uint8_t transport = 0;  // the Transport (broker_stats.h) of the listener it came in on
   bool request_problem_information : 1 = true;
   bool clean_disconnect : 1 = false;    // DISCONNECT received
   bool client_id_assigned : 1 = false;  // MQTT 5: we chose the id, CONNACK tells the client

@@ -28,8 +28,9 @@ class ConnectionOwner {
   virtual void schedule_flush(Connection* connection) = 0;
   // The connection's write queue shrank.
   virtual void on_connection_drained(Connection& connection) = 0;
-  virtual void count_bytes_received(uint64_t n) = 0;
-  virtual void count_bytes_sent(uint64_t n) = 0;
+  // Traffic of `connection` (per listener kind too, so the connection is passed).
+  virtual void count_bytes_received(const Connection& connection, uint64_t n) = 0;
+  virtual void count_bytes_sent(const Connection& connection, uint64_t n) = 0;
   // Read once per read, not per packet.
   virtual Clock& clock() const = 0;
   virtual uint32_t max_packet_size() const = 0;

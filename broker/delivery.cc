@@ -36,6 +36,7 @@ bool Router::over_write_limit(Session& session, const Connection& c) {
 
 void Router::count_drop(Session& session, const char* why) {
   ++stats_->messages_dropped;
+  if (const Connection* c = session.connection()) ++stats_->of(c->transport).messages_dropped;
   Session::Progress& p = session.progress();
   ++p.drops_unlogged;
   const int64_t now = clock_->now_ms();
@@ -184,6 +185,7 @@ bool Router::write_publish(Connection& c, const MessagePtr& message, uint8_t qos
       log::debug("dropping '{}' for {}: larger than its maximum packet size {}", m.topic, c.peer(),
                  c.client_max_packet_size);
       ++stats_->messages_dropped;
+      ++stats_->of(c.transport).messages_dropped;
       return false;
     }
     if (c.client_topic_alias_max > 0) {
@@ -209,6 +211,7 @@ bool Router::write_publish(Connection& c, const MessagePtr& message, uint8_t qos
   }
   c.mark_dirty();
   ++stats_->messages_sent;
+  ++stats_->of(c.transport).messages_sent[qos < 3 ? qos : 2];
   return true;
 }
 
@@ -230,6 +233,7 @@ bool Router::write_shared_qos0(Connection& c, const Message& m, bool retain) {
   }
   if (v5 && c.client_max_packet_size != 0 && cached->size() > c.client_max_packet_size) {
     ++stats_->messages_dropped;  // MQTT 5 §3.1.2.11.4
+    ++stats_->of(c.transport).messages_dropped;
     return false;
   }
   if (cached->size() > kSharePayloadAbove) {
@@ -239,6 +243,7 @@ bool Router::write_shared_qos0(Connection& c, const Message& m, bool retain) {
   }
   c.mark_dirty();
   ++stats_->messages_sent;
+  ++stats_->of(c.transport).messages_sent[0];
   return true;
 }
 

@@ -53,6 +53,7 @@ bool Broker::resolve_topic_alias(Connection& c, const mqtt::PublishPacket& p, st
 
 void Broker::handle_publish(Connection& c, const mqtt::PublishPacket& p) {
   ++stats_.messages_received;
+  ++stats_.of(c.transport).messages_received[p.qos < 3 ? p.qos : 2];
   Session& session = *c.session;
   const bool v5 = c.version == mqtt::ProtocolVersion::kV5;
   if (p.qos == 2 && session.has_inbound_qos2(p.packet_id)) {

@@ -17,19 +17,27 @@ Status SysTopicsHandler::authorize_subscribe(const ClientIdentity&, std::string_
   return Status::ok();
 }
 
-void Broker::publish_sys_topics() {
-  size_t connected = 0;
+SysFigures Broker::sys_figures() const {
+  SysFigures f;
   for (const auto& [id, owned] : connections_) {
-    if (owned->state() == Connection::State::kConnected) ++connected;
+    if (owned->state() == Connection::State::kConnected) ++f.clients_connected;
   }
-  const int64_t uptime_s = (clock_->now_ms() - started_ms_) / 1000;
+  f.uptime_s = (clock_->now_ms() - started_ms_) / 1000;
+  f.sessions = sessions_.size();
+  f.clients_disconnected = f.sessions - std::min(f.sessions, f.clients_connected);
+  f.subscriptions = router_.subscription_count();
+  f.retained_messages = router_.retained_count();
+  return f;
+}
+
+void Broker::publish_sys_topics() {
+  const SysFigures f = sys_figures();
   const std::pair<const char*, std::string> values[] = {
       {"$SYS/broker/version", std::string("topicdb ") + TOPICDB_VERSION},
-      {"$SYS/broker/uptime", std::to_string(uptime_s) + " seconds"},
-      {"$SYS/broker/clients/connected", std::to_string(connected)},
-      {"$SYS/broker/clients/total", std::to_string(sessions_.size())},
-      {"$SYS/broker/clients/disconnected",
-       std::to_string(sessions_.size() - std::min(sessions_.size(), connected))},
+      {"$SYS/broker/uptime", std::to_string(f.uptime_s) + " seconds"},
+      {"$SYS/broker/clients/connected", std::to_string(f.clients_connected)},
+      {"$SYS/broker/clients/total", std::to_string(f.sessions)},
+      {"$SYS/broker/clients/disconnected", std::to_string(f.clients_disconnected)},
       {"$SYS/broker/connections/total", std::to_string(stats_.connections_total)},
       {"$SYS/broker/clients/auth_failures", std::to_string(stats_.auth_failures)},
       {"$SYS/broker/messages/received", std::to_string(stats_.messages_received)},
@@ -37,8 +45,8 @@ void Broker::publish_sys_topics() {
       {"$SYS/broker/messages/dropped", std::to_string(stats_.messages_dropped)},
       {"$SYS/broker/bytes/received", std::to_string(stats_.bytes_received)},
       {"$SYS/broker/bytes/sent", std::to_string(stats_.bytes_sent)},
-      {"$SYS/broker/subscriptions/count", std::to_string(router_.subscription_count())},
-      {"$SYS/broker/retained messages/count", std::to_string(router_.retained_count())},
+      {"$SYS/broker/subscriptions/count", std::to_string(f.subscriptions)},
+      {"$SYS/broker/retained messages/count", std::to_string(f.retained_messages)},
   };
   for (const auto& [topic, value] : values) {
     ServerMessage message;

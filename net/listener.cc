@@ -7,8 +7,8 @@
 
 namespace topicdb::net {
 
-Listener::Listener(uv_loop_t* loop, StreamAcceptor* acceptor, StreamWrap wrap)
-    : loop_(loop), acceptor_(acceptor), wrap_(std::move(wrap)) {}
+Listener::Listener(uv_loop_t* loop, StreamAcceptor* acceptor, StreamWrap wrap, uint8_t tag)
+    : loop_(loop), acceptor_(acceptor), wrap_(std::move(wrap)), tag_(tag) {}
 Listener::~Listener() = default;
 
 Result<std::string> Listener::start(const std::string& host, int port) {
@@ -45,9 +45,9 @@ void Listener::on_connection(uv_stream_t* server, int status) {
   std::unique_ptr<TcpStream> stream = TcpStream::accept(server);
   if (!stream) return;
   if (self->wrap_) {
-    self->acceptor_->adopt(self->wrap_(std::move(stream)));
+    self->acceptor_->adopt_tagged(self->wrap_(std::move(stream)), self->tag_);
   } else {
-    self->acceptor_->adopt(std::move(stream));
+    self->acceptor_->adopt_tagged(std::move(stream), self->tag_);
   }
 }
 

@@ -2,6 +2,7 @@
 // StreamAcceptor (the broker), which owns it from then on.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -17,6 +18,11 @@ class StreamAcceptor {
  public:
   // Takes a new, not yet reading stream; the acceptor sets its owner and starts it.
   virtual void adopt(std::unique_ptr<Stream> stream) = 0;
+  // The same with the tag of the listener that accepted it (which kind of listener: the
+  // broker counts traffic per kind); an acceptor that does not care ignores it.
+  virtual void adopt_tagged(std::unique_ptr<Stream> stream, uint8_t /*tag*/) {
+    adopt(std::move(stream));
+  }
 
  protected:
   ~StreamAcceptor() = default;
@@ -28,8 +34,9 @@ using StreamWrap = std::function<std::unique_ptr<Stream>(std::unique_ptr<Stream>
 
 class Listener {
  public:
-  // Borrows both; `loop` must have LoopBuffers attached.
-  Listener(uv_loop_t* loop, StreamAcceptor* acceptor, StreamWrap wrap = nullptr);
+  // Borrows both; `loop` must have LoopBuffers attached. Each accepted stream goes to the
+  // acceptor's adopt_tagged with `tag`.
+  Listener(uv_loop_t* loop, StreamAcceptor* acceptor, StreamWrap wrap = nullptr, uint8_t tag = 0);
   ~Listener();
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
@@ -46,6 +53,7 @@ class Listener {
   uv_loop_t* loop_;
   StreamAcceptor* acceptor_;
   StreamWrap wrap_;
+  uint8_t tag_;
   uv_tcp_t handle_;
   bool open_ = false;
   std::function<void()> closed_;

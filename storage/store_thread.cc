@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <iterator>
 
@@ -194,6 +195,7 @@ void StoreThread::run() {
     uint64_t last = group.back().ticket;
     statuses.assign(group.size(), Status::ok());
     bool committed;
+    const auto began = std::chrono::steady_clock::now();
     {
       std::lock_guard db_lock(db_mu_);
       committed = run_group(group, statuses);
@@ -208,6 +210,9 @@ void StoreThread::run() {
         wake_syncer();
       }
       commits_.fetch_add(1, std::memory_order_relaxed);
+      const auto took = std::chrono::steady_clock::now() - began;
+      commit_latency_.record_ns(static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(took).count()));
     }
     {
       std::lock_guard lock(mu_);

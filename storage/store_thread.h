@@ -51,6 +51,7 @@
 
 #include "base/status.h"
 #include "storage/durability.h"
+#include "storage/latency_histogram.h"
 #include "storage/schema_versions.h"
 #include "storage/sqlite_helpers.h"
 
@@ -133,6 +134,9 @@ class StoreThread {
   // The longest of those syncs so far, in microseconds: what bounds the durable lag beyond
   // the interval.
   uint64_t longest_sync_us() const { return longest_sync_us_.load(std::memory_order_relaxed); }
+  // How long each committed group took on the store thread, BEGIN IMMEDIATE through COMMIT
+  // (the submissions' work and, in immediate durability, the fsync): /metrics' histogram.
+  const LatencyHistogram& commit_latency() const { return commit_latency_; }
   Durability durability() const { return options_.durability; }
   const std::string& path() const { return path_; }
 
@@ -211,6 +215,7 @@ class StoreThread {
   std::atomic<uint64_t> longest_sync_us_{0};  // written by the sync thread only
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> failed_submissions_{0};
+  LatencyHistogram commit_latency_;  // written by the store thread only
   std::thread thread_;
 
   // The sync thread (periodic, none): fds of its own on the WAL and, in none, the database

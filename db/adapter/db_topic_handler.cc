@@ -48,6 +48,7 @@ bool DbTopicHandler::vetoed_by_hooks(const broker::ReservedPublish& p, const Req
   broker::ClientIdentity who{p.client_id, p.username, p.has_username, p.version};
   std::optional<Answer> veto = options_.hooks->before(who, request);
   if (!veto) return false;
+  operation_stats_.count(operation_name(request.op), veto->code);
   answer_now(to, *veto, std::move(done));
   return true;
 }
@@ -139,6 +140,7 @@ void DbTopicHandler::on_publish(broker::ReservedPublish p, broker::ReservedCompl
     // Events and 3.1.1 answers are the broker's to publish (a forged event would reach
     // every watcher). MQTT 5 publishers get 0x87 in the PUBACK; everyone gets the answer.
     const std::string why = "clients cannot publish to " + p.topic;
+    operation_stats_.count(DbOperationStats::kInvalid, 403);
     answer_now(to, Answer::error(403, why), std::move(done), Status::permission_denied(why));
     return;
   }
@@ -168,9 +170,11 @@ void DbTopicHandler::on_publish(broker::ReservedPublish p, broker::ReservedCompl
   ParsedRequest parsed = parse_request(path, p.payload, {.max_payload = options_.max_payload});
   to.request_id = parsed.request_id;
   if (!parsed.ok()) {
+    operation_stats_.count(DbOperationStats::kInvalid, parsed.error.code);
     answer_now(to, parsed.error, std::move(done));
     return;
   }
+  const std::string_view op = operation_name(parsed.request->op);
   if (access_ != nullptr) {
     broker::ClientIdentity who;
     who.client_id = p.client_id;
@@ -179,6 +183,7 @@ void DbTopicHandler::on_publish(broker::ReservedPublish p, broker::ReservedCompl
     who.version = p.version;
     if (Status allowed = access_->authorize(who, *parsed.request, p.qos); !allowed.is_ok()) {
       // MQTT 5: 0x87 in the PUBACK; every version: a 403 answer naming entity and operation.
+      operation_stats_.count(op, 403);
       answer_now(to, Answer::error(403, allowed.message()), std::move(done), allowed);
       return;
     }
@@ -188,6 +193,7 @@ void DbTopicHandler::on_publish(broker::ReservedPublish p, broker::ReservedCompl
   if (options_.hooks != nullptr && vetoed_by_hooks(p, *parsed.request, to, done)) return;
   size_t& running = in_flight_[p.client_id];
   if (running >= options_.max_inflight) {
+    operation_stats_.count(op, 503);
     answer_now(to,
                Answer::unavailable("too many requests in flight (at most " +
                                    std::to_string(options_.max_inflight) +
@@ -202,10 +208,11 @@ void DbTopicHandler::on_publish(broker::ReservedPublish p, broker::ReservedCompl
   std::shared_ptr<HookedWrite> hooked = HookedWrite::make(options_.hooks, p, request);
   std::weak_ptr<bool> alive = alive_;
   executor_(std::move(request),
-            [this, alive, client_id = std::move(p.client_id), to = std::move(to),
+            [this, alive, op, client_id = std::move(p.client_id), to = std::move(to),
              entry = std::move(entry), hooked = std::move(hooked),
              done = std::move(done)](Answer answer) mutable {
               if (alive.expired()) return;  // stopped: the broker is gone or going
+              operation_stats_.count(op, answer.code);
               auto it = in_flight_.find(client_id);
               if (it != in_flight_.end() && --it->second == 0) in_flight_.erase(it);
               std::string envelope = answer.to_envelope(to.request_id);

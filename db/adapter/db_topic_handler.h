@@ -22,6 +22,7 @@
 #include "broker/server_publish.h"
 #include "db/adapter/db_access.h"
 #include "db/adapter/db_request_hooks.h"
+#include "db/adapter/db_operation_stats.h"
 #include "db/adapter/request_dedupe.h"
 #include "db/answer.h"
 #include "db/change_event.h"
@@ -75,6 +76,9 @@ class DbTopicHandler final : public broker::ReservedTopicHandler, public EventSi
 
   // Requests of `client_id` running now.
   size_t in_flight(const std::string& client_id) const;
+  // Requests answered, by operation and code (a resend answered from the dedupe is not
+  // counted again).
+  const DbOperationStats& operation_stats() const { return operation_stats_; }
 
  private:
   // Where and how one arrival of a request is answered.
@@ -103,6 +107,7 @@ class DbTopicHandler final : public broker::ReservedTopicHandler, public EventSi
   std::unique_ptr<DbAccess> access_;
   RequestDedupe dedupe_;
   std::unordered_map<std::string, size_t> in_flight_;  // by client id
+  DbOperationStats operation_stats_;
   // Completions of running requests hold a weak reference: one arriving after stop() or
   // destruction does nothing.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

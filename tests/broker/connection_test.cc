@@ -42,8 +42,8 @@ class FakeOwner final : public ConnectionOwner {
   }
   void schedule_flush(Connection*) override { ++flushes_scheduled; }
   void on_connection_drained(Connection&) override { ++drained; }
-  void count_bytes_received(uint64_t n) override { bytes_received += n; }
-  void count_bytes_sent(uint64_t n) override { bytes_sent += n; }
+  void count_bytes_received(const Connection&, uint64_t n) override { bytes_received += n; }
+  void count_bytes_sent(const Connection&, uint64_t n) override { bytes_sent += n; }
   Clock& clock() const override { return clock_; }
   uint32_t max_packet_size() const override { return max_packet; }
 

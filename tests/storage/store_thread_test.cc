@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <chrono>
 #include <future>
 #include <memory>
 #include <string>
@@ -243,6 +244,37 @@ TEST_F(StoreThreadTest, RemovedDurableCallbackIsNotCalled) {
   store_->submit(insert(1));
   ASSERT_TRUE(run_loop_until([&] { return calls_b == 1; }));
   EXPECT_EQ(calls_a, 0);
+}
+
+}  // namespace
+}  // namespace topicdb::storage
+
+namespace topicdb::storage {
+namespace {
+
+TEST_F(StoreThreadTest, CommitLatencyHistogramTimesEachCommittedGroup) {
+  open(&loop_);
+  // One group whose work takes at least 30 ms: its duration lands in a bucket above 25 ms.
+  store_->submit(
+      [](sqlite3* db) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(30));
+        return sqlite::exec(db, "INSERT INTO notes VALUES(1, 'slow')");
+      },
+      record());
+  ASSERT_TRUE(run_loop_until([&] { return reports_.size() == 1; }));
+  LatencyHistogram::Snapshot s = store_->commit_latency().snapshot();
+  EXPECT_EQ(s.count(), store_->commits());
+  EXPECT_EQ(s.count(), 1u);
+  EXPECT_GE(s.sum_ns, 30'000'000u);
+  size_t bucket = 0;
+  while (s.counts[bucket] == 0) ++bucket;
+  ASSERT_LT(bucket, LatencyHistogram::kBoundsNs.size());
+  EXPECT_GT(LatencyHistogram::kBoundsNs[bucket], 25'000'000u);
+
+  // Later groups (however they were batched) are each timed once.
+  for (int i = 2; i <= 20; ++i) store_->submit(insert(i), record());
+  ASSERT_TRUE(run_loop_until([&] { return reports_.size() == 20; }));
+  EXPECT_EQ(store_->commit_latency().snapshot().count(), store_->commits());
 }
 
 }  // namespace

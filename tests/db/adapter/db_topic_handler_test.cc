@@ -324,5 +324,42 @@ TEST_F(DbTopicHandlerTest, AfterStopNothingIsPublished) {
   EXPECT_TRUE(c.publishes().empty());
 }
 
+TEST_F(DbTopicHandlerTest, OperationStatsCountAnswersByOperationAndCode) {
+  TestClient& c = h_.connect("c");
+  ASSERT_EQ(c.subscribe("r", 0), 0);
+  c.publish("$DB/users/create", R"({"n":1})", 0, false, v5_request("r", "1"));
+  c.publish("$DB/users/create", R"({"n":2})", 0, false, v5_request("r", "2"));
+  c.publish("$DB/users/u1", "{}", 0, false, v5_request("r", "3"));
+  c.publish("$DB/users/create", "{bad", 0, false, v5_request("r", "4"));  // 400, never runs
+  c.publish("$DB/users/events/u1", "{}", 0);                              // 403, never runs
+  ASSERT_EQ(store_.runs, 3u);
+  store_.answer(0, Answer::ok(Json{{"id", "a"}}));
+  store_.answer(1, Answer::conflict("taken"));
+  store_.answer(2, Answer::not_found("no u1"));
+  h_.run();
+  // A resend answered from the dedupe ran nothing and is not counted again.
+  c.publish("$DB/users/create", R"({"n":1})", 0, false, v5_request("r", "1"));
+  ASSERT_EQ(store_.runs, 3u);
+
+  using Row = DbOperationStats::Row;
+  std::vector<Row> rows = handler_->operation_stats().rows();
+  auto count = [&](std::string_view op, int code) -> uint64_t {
+    for (const Row& r : rows) {
+      if (r.op == op && r.code == code) return r.count;
+    }
+    return 0;
+  };
+  EXPECT_EQ(count("create", 200), 1u);
+  EXPECT_EQ(count("create", 409), 1u);
+  EXPECT_EQ(count("read", 404), 1u);
+  EXPECT_EQ(count("invalid", 400), 1u);
+  EXPECT_EQ(count("invalid", 403), 1u);
+  EXPECT_EQ(rows.size(), 5u);
+  // Sorted by operation, then code.
+  EXPECT_EQ(rows.front().op, "create");
+  EXPECT_EQ(rows.front().code, 200);
+  EXPECT_EQ(rows.back().op, "read");
+}
+
 }  // namespace
 }  // namespace topicdb::db::adapter
