@@ -1,7 +1,7 @@
 // The constraint admin operations of the store manager: add (validated against existing
 // data, its rows built in the same transaction), remove and list through the metadata apply
-// path; verify (recompute the unique table and the foreign-key reverse index from the data
-// and report drift); and the start-up rebuild of those structures when they are missing.
+// path, and the start-up rebuild of the unique table and the reverse index when they are
+// missing. Verify is db/constraint_verify.h.
 #pragma once
 
 #include <sqlite3.h>
@@ -30,15 +30,6 @@ Status remove_constraint(sqlite3* db, Catalog* catalog, const std::string& entit
                          int64_t now_ms, Answer* answer);
 // kConstraintList (any connection): the entity's definitions in the order added.
 Answer list_constraints(sqlite3* db, const std::string& entity);
-
-// kVerify (any connection, one snapshot): for every constraint, the rows the data implies
-// against the rows stored. Answer data:
-//   {"clean":bool,"constraints":N,"problems":[{"entity","constraint","type",
-//     "missing_rows":n,"extra_rows":n,"violations":n,"sample":[...]}]}
-// missing/extra: rows of db_unique / db_fk_refs absent or stale; violations: records that
-// break the rule (duplicates, nulls, references to missing records). Rows of constraints
-// that no longer exist are reported under "constraint":"<unknown>".
-Answer verify_constraints(sqlite3* db);
 
 // Rebuilds db_unique and db_fk_refs from the data when they are missing: db_state
 // 'constraint_rows' unset (a database from before constraints) or both tables empty while

@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "db/change_log.h"
 #include "db/constraint_admin.h"
+#include "db/constraint_verify.h"
 #include "db/metadata.h"
 #include "db/names.h"
 #include "db/reader_pool.h"

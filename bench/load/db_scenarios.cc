@@ -375,4 +375,89 @@ bool db_scale_scenario(const std::string& /*name*/, const Options& options) {
   return all_ok;
 }
 
+// The store manager's costs: the same creates into an entity without constraints and into
+// one with a unique and a foreign-key constraint (rates and their ratio, in one run), then a
+// cascade delete of one parent with 1,000 children (one request, timed end to end).
+bool db_constraints_scenario(const std::string& /*name*/, const Options& options) {
+  const Options o = db_options(options);
+  Run run(o);
+  std::string error;
+  ClientList clients;
+  std::vector<std::string> replies;
+  constexpr uint64_t kParents = 100;
+  constexpr uint64_t kChildren = 1000;
+  if (!connect_requesters(run, kClients, &clients, &replies, &error)) {
+    std::printf("scenario=db_constraints status=error note=connect\n");
+    report_error("db_constraints", error);
+    return false;
+  }
+  bool all_ok = true;
+  auto pump = [&](uint64_t total, const MakeRequest& make) {
+    PumpOutcome r = run_pump(run, clients, replies, total, make);
+    if (r.status != "ok" || r.failed_answers > 0) {
+      all_ok = false;
+      report_error("db_constraints", r.status + " " + r.error + " " + r.first_failure);
+    }
+    return r;
+  };
+  auto admin = [&](const std::string& topic, const std::string& payload) {
+    if (!call_once(run, clients, replies, topic, payload, &error)) {
+      report_error("db_constraints", error);
+      all_ok = false;
+    }
+  };
+  pump(kParents, [](uint64_t k, std::string* topic, std::string* payload) {
+    *topic = "$DB/cparent/create";
+    *payload = "{\"id\":\"p" + std::to_string(k) + "\"}";
+  });
+  admin("$DB/_admin/constraint/cchild/add",
+        R"({"type":"unique","name":"u_email","fields":["email"]})");
+  admin(
+      "$DB/_admin/constraint/cchild/add",
+      R"({"type":"foreign_key","name":"fk_parent","field":"parent_id","target_entity":"cparent"})");
+  // The same ~230-byte record for both entities, pointing at one of the parents.
+  auto child = [](const std::string& entity) {
+    return [entity](uint64_t k, std::string* topic, std::string* payload) {
+      *topic = "$DB/" + entity + "/create";
+      *payload = make_record(record_id(k), k);
+      payload->insert(payload->size() - 1,
+                      ",\"parent_id\":\"p" + std::to_string(k % kParents) + "\"");
+    };
+  };
+  const uint64_t records = scaled(o, 100'000, 2'000);
+  PumpOutcome plain = pump(records, child("cplain"));
+  PumpOutcome constrained = pump(records, child("cchild"));
+  Line line("db_constraints");
+  line.add("status", all_ok ? "ok" : "error");
+  line.add("records", records);
+  line.add("plain_rate", plain.rate, 0);
+  line.add("constrained_rate", constrained.rate, 0);
+  line.add("ratio", plain.rate > 0 ? constrained.rate / plain.rate : 0.0, 3);
+  line.add("overhead_pct", plain.rate > 0 ? (1.0 - constrained.rate / plain.rate) * 100 : 0.0, 1);
+  line.add("plain_p50_us", plain.p50_us, 0);
+  line.add("constrained_p50_us", constrained.p50_us, 0);
+  line.print();
+
+  // Cascade: one parent, kChildren children, one delete.
+  admin("$DB/croot/create", R"({"id":"root"})");
+  admin("$DB/_admin/constraint/cleaf/add",
+        R"({"type":"foreign_key","name":"fk_root","field":"root_id","target_entity":"croot",)"
+        R"("on_delete":"cascade"})");
+  pump(kChildren, [](uint64_t k, std::string* topic, std::string* payload) {
+    *topic = "$DB/cleaf/create";
+    *payload = "{\"id\":\"l" + std::to_string(k) +
+               "\",\"root_id\":\"root\",\"n\":" + std::to_string(k) + "}";
+  });
+  int64_t start = now_ns();
+  admin("$DB/croot/root/delete", "{}");
+  double cascade_ms = static_cast<double>(now_ns() - start) / 1e6;
+  Line cascade("db_cascade_delete");
+  cascade.add("status", all_ok ? "ok" : "error");
+  cascade.add("children", kChildren);
+  cascade.add("ms", cascade_ms, 2);
+  cascade.print();
+  run.disconnect_all(clients);
+  return all_ok;
+}
+
 }  // namespace topicdb::bench
