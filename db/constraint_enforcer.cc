@@ -22,10 +22,11 @@ constexpr const char* kStatementSql[] = {
     "SELECT record_id FROM db_unique WHERE entity=?1 AND constraint_name=?2 AND key=?3",
     "INSERT INTO db_unique(entity, constraint_name, key, record_id, partition) "
     "VALUES(?1, ?2, ?3, ?4, ?5)",
-    "DELETE FROM db_unique WHERE entity=?1 AND record_id=?2",
+    "DELETE FROM db_unique WHERE entity=?1 AND constraint_name=?2 AND key=?3 AND record_id=?4",
     "INSERT OR IGNORE INTO db_fk_refs(child_entity, fk_name, parent_id, child_id, partition) "
     "VALUES(?1, ?2, ?3, ?4, ?5)",
-    "DELETE FROM db_fk_refs WHERE child_entity=?1 AND child_id=?2",
+    "DELETE FROM db_fk_refs WHERE child_entity=?1 AND fk_name=?2 AND parent_id=?3 AND "
+    "child_id=?4",
     "SELECT child_id FROM db_fk_refs WHERE child_entity=?1 AND fk_name=?2 AND parent_id=?3",
     "SELECT 1 FROM db_records WHERE entity=?1 AND id=?2 AND "
     "(expires_at_ms IS NULL OR expires_at_ms > ?3)",
@@ -182,58 +183,69 @@ Status ConstraintEnforcer::check(sqlite3* db, const std::string& entity, const s
   return Status::ok();
 }
 
-Status ConstraintEnforcer::index_record(sqlite3* db, const std::string& entity,
-                                        const std::string& id, int partition, const Json& record,
-                                        bool replace) {
-  const std::vector<Constraint>& rules = catalog_->constraints().of(entity);
-  if (rules.empty()) return Status::ok();
-  TDB_RETURN_IF_ERROR(prepare(db));
-  if (replace) {
-    for (Statement which : {kDeleteUniqueOfRecord, kDeleteRefsOfChild}) {
-      sqlite3_stmt* s = stmt(which);
+namespace {
+
+// The row value of `c` for `record`: the unique key, or the referenced parent id.
+std::optional<std::string> row_value(const Constraint& c, const Json& record) {
+  if (c.kind == ConstraintKind::kUnique) return unique_key(c.fields, record);
+  const Json* value = field_value(record, c.field());
+  if (value == nullptr || !value->is_string()) return std::nullopt;
+  return value->get<std::string>();
+}
+
+}  // namespace
+
+Status ConstraintEnforcer::write_rows(sqlite3* db, const std::string& entity, const std::string& id,
+                                      int partition, const Json* record, const Json* old) {
+  for (const Constraint& c : catalog_->constraints().of(entity)) {
+    if (c.kind == ConstraintKind::kNotNull) continue;
+    bool unique = c.kind == ConstraintKind::kUnique;
+    std::optional<std::string> now = record ? row_value(c, *record) : std::nullopt;
+    std::optional<std::string> before = old ? row_value(c, *old) : std::nullopt;
+    if (now == before) continue;  // an update that leaves the value alone
+    if (before) {
+      sqlite3_stmt* s = stmt(unique ? kDeleteUniqueOfRecord : kDeleteRefsOfChild);
       bind_str(s, 1, entity);
-      bind_str(s, 2, id);
-      TDB_RETURN_IF_ERROR(step_done(db, s, "remove constraint rows"));
+      bind_str(s, 2, c.name);
+      bind_str(s, 3, *before);
+      bind_str(s, 4, id);
+      TDB_RETURN_IF_ERROR(step_done(db, s, "remove constraint row"));
     }
-  }
-  for (const Constraint& c : rules) {
-    if (c.kind == ConstraintKind::kUnique) {
-      std::optional<std::string> key = unique_key(c.fields, record);
-      if (!key) continue;
-      sqlite3_stmt* s = stmt(kInsertUnique);
+    if (now) {
+      sqlite3_stmt* s = stmt(unique ? kInsertUnique : kInsertRef);
       bind_str(s, 1, entity);
       bind_str(s, 2, c.name);
-      bind_str(s, 3, *key);
+      bind_str(s, 3, *now);
       bind_str(s, 4, id);
       sqlite3_bind_int(s, 5, partition);
-      TDB_RETURN_IF_ERROR(step_done(db, s, "insert unique key"));
-    } else if (c.kind == ConstraintKind::kForeignKey) {
-      const Json* value = field_value(record, c.field());
-      if (value == nullptr || !value->is_string()) continue;
-      sqlite3_stmt* s = stmt(kInsertRef);
-      bind_str(s, 1, entity);
-      bind_str(s, 2, c.name);
-      bind_str(s, 3, value->get_ref<const std::string&>());
-      bind_str(s, 4, id);
-      sqlite3_bind_int(s, 5, partition);
-      TDB_RETURN_IF_ERROR(step_done(db, s, "insert reference"));
+      TDB_RETURN_IF_ERROR(step_done(db, s, unique ? "insert unique key" : "insert reference"));
     }
   }
   return Status::ok();
 }
 
+Status ConstraintEnforcer::index_record(sqlite3* db, const std::string& entity,
+                                        const std::string& id, int partition, const Json& record,
+                                        const Json* old) {
+  if (!has_rules(entity)) return Status::ok();
+  TDB_RETURN_IF_ERROR(prepare(db));
+  return write_rows(db, entity, id, partition, &record, old);
+}
+
 Status ConstraintEnforcer::unindex_record(sqlite3* db, const std::string& entity,
-                                          const std::string& id) {
+                                          const std::string& id, const std::string& old_body) {
   bool referenced = !catalog_->constraints().referencing(entity).empty();
   if (!has_rules(entity) && !referenced) return Status::ok();
   TDB_RETURN_IF_ERROR(prepare(db));
-  std::vector<Statement> which = {kDeleteUniqueOfRecord, kDeleteRefsOfChild};
-  if (referenced) which.push_back(kDeleteHeld);
-  for (Statement w : which) {
-    sqlite3_stmt* s = stmt(w);
+  if (has_rules(entity)) {
+    Json old = Json::parse(old_body, nullptr, /*allow_exceptions=*/false);
+    TDB_RETURN_IF_ERROR(write_rows(db, entity, id, 0, nullptr, &old));
+  }
+  if (referenced) {
+    sqlite3_stmt* s = stmt(kDeleteHeld);
     bind_str(s, 1, entity);
     bind_str(s, 2, id);
-    TDB_RETURN_IF_ERROR(step_done(db, s, "remove constraint rows"));
+    TDB_RETURN_IF_ERROR(step_done(db, s, "remove held expiry"));
   }
   return Status::ok();
 }

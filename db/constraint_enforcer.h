@@ -44,12 +44,13 @@ class ConstraintEnforcer {
   // offending value; writes nothing either way.
   Status check(sqlite3* db, const std::string& entity, const std::string& id, const Json& record,
                int64_t now_ms, std::optional<Answer>* refusal);
-  // Writes the record's unique and reverse-index rows; `replace` removes its old ones first
-  // (updates). Call after check() passed.
+  // Writes the record's unique and reverse-index rows; `old` (an update: the record before it)
+  // has its rows replaced where they differ. Call after check() passed.
   Status index_record(sqlite3* db, const std::string& entity, const std::string& id, int partition,
-                      const Json& record, bool replace);
-  // Removes the record's unique and reverse-index rows (and a held expiry).
-  Status unindex_record(sqlite3* db, const std::string& entity, const std::string& id);
+                      const Json& record, const Json* old);
+  // Removes the rows of the record whose stored body is `old_body`, and a held expiry.
+  Status unindex_record(sqlite3* db, const std::string& entity, const std::string& id,
+                        const std::string& old_body);
 
   // Plans deleting entity/id: cascade follows every level (a visited set ends cycles and
   // self-references); restrict refuses (409) while a child outside the plan remains (a child
@@ -75,6 +76,9 @@ class ConstraintEnforcer {
     kStatementCount,
   };
   Status prepare(sqlite3* db);
+  // Replaces the rows of `old` by those of `record` (either may be null) where they differ.
+  Status write_rows(sqlite3* db, const std::string& entity, const std::string& id, int partition,
+                    const Json* record, const Json* old);
   sqlite3_stmt* stmt(Statement which) { return statements_[which].get(); }
   Status record_live(sqlite3* db, const std::string& entity, const std::string& id, int64_t now_ms,
                      bool* live);

@@ -284,7 +284,7 @@ Status RecordWriter::create(sqlite3* db, const std::string& entity, CreateInput 
       }
     }
   }
-  TDB_RETURN_IF_ERROR(enforcer_.index_record(db, entity, input.id, partition, record, false));
+  TDB_RETURN_IF_ERROR(enforcer_.index_record(db, entity, input.id, partition, record, nullptr));
   TDB_RETURN_IF_ERROR(log_change(db, entity, input.id, partition, "Create", std::move(body),
                                  client_id, now_ms, &out->events));
   out->answer = Answer::ok(std::move(record));
@@ -321,6 +321,8 @@ Status RecordWriter::update(sqlite3* db, const std::string& entity, const std::s
     return Status::corruption(
         fmt::format("database: record '{}' of '{}' is not a JSON object", id, entity));
   }
+  std::optional<Json> old;
+  if (enforcer_.has_rules(entity)) old = record;
   for (const auto& [key, value] : patch.items()) {
     if (key == "_version" || key == "id") continue;
     record[key] = value;
@@ -343,7 +345,8 @@ Status RecordWriter::update(sqlite3* db, const std::string& entity, const std::s
   int64_t version = stored.version + 1;
   record["_version"] = version;
   std::string body = dump_json(record);
-  TDB_RETURN_IF_ERROR(enforcer_.index_record(db, entity, id, stored.partition, record, true));
+  TDB_RETURN_IF_ERROR(
+      enforcer_.index_record(db, entity, id, stored.partition, record, old ? &*old : nullptr));
   {
     sqlite3_stmt* stmt = statements_[kUpdateRecord].get();
     ResetGuard guard{stmt};
@@ -391,7 +394,7 @@ Status RecordWriter::apply_plan(sqlite3* db, const DeletePlan& plan, const std::
     if (!found) continue;
     if (step.kind == DeleteStep::Kind::kDelete) {
       TDB_RETURN_IF_ERROR(delete_row(db, step.entity, step.id));
-      TDB_RETURN_IF_ERROR(enforcer_.unindex_record(db, step.entity, step.id));
+      TDB_RETURN_IF_ERROR(enforcer_.unindex_record(db, step.entity, step.id, stored.body));
       TDB_RETURN_IF_ERROR(log_change(db, step.entity, step.id, stored.partition, "Delete",
                                      std::move(stored.body), client_id, now_ms, events));
       continue;
@@ -401,12 +404,13 @@ Status RecordWriter::apply_plan(sqlite3* db, const DeletePlan& plan, const std::
       return Status::corruption(
           fmt::format("database: record '{}' of '{}' is not a JSON object", step.id, step.entity));
     }
+    Json old = record;
     for (const std::string& field : step.null_fields) set_null_at(record, field);
     int64_t version = stored.version + 1;
     record["_version"] = version;
     std::string body = dump_json(record);
     TDB_RETURN_IF_ERROR(
-        enforcer_.index_record(db, step.entity, step.id, stored.partition, record, true));
+        enforcer_.index_record(db, step.entity, step.id, stored.partition, record, &old));
     {
       sqlite3_stmt* stmt = statements_[kUpdateRecord].get();
       ResetGuard guard{stmt};

@@ -415,27 +415,39 @@ bool db_constraints_scenario(const std::string& /*name*/, const Options& options
   admin(
       "$DB/_admin/constraint/cchild/add",
       R"({"type":"foreign_key","name":"fk_parent","field":"parent_id","target_entity":"cparent"})");
-  // The same ~230-byte record for both entities, pointing at one of the parents.
-  auto child = [](const std::string& entity) {
-    return [entity](uint64_t k, std::string* topic, std::string* payload) {
+  // The same ~230-byte record for both entities, pointing at one of the parents. The two
+  // workloads alternate in halves, so neither gets the emptier database or the warmer cache.
+  auto child = [](const std::string& entity, uint64_t from) {
+    return [entity, from](uint64_t k, std::string* topic, std::string* payload) {
       *topic = "$DB/" + entity + "/create";
-      *payload = make_record(record_id(k), k);
+      *payload = make_record(record_id(from + k), from + k);
       payload->insert(payload->size() - 1,
-                      ",\"parent_id\":\"p" + std::to_string(k % kParents) + "\"");
+                      ",\"parent_id\":\"p" + std::to_string((from + k) % kParents) + "\"");
     };
   };
   const uint64_t records = scaled(o, 100'000, 2'000);
-  PumpOutcome plain = pump(records, child("cplain"));
-  PumpOutcome constrained = pump(records, child("cchild"));
+  const uint64_t half = records / 2;
+  PumpOutcome plain, constrained;
+  for (uint64_t from : {uint64_t{0}, half}) {
+    PumpOutcome p = pump(half, child("cplain", from));
+    PumpOutcome c = pump(half, child("cchild", from));
+    plain.seconds += p.seconds;
+    constrained.seconds += c.seconds;
+    plain.p50_us = std::max(plain.p50_us, p.p50_us);
+    constrained.p50_us = std::max(constrained.p50_us, c.p50_us);
+  }
+  plain.rate = plain.seconds > 0 ? static_cast<double>(2 * half) / plain.seconds : 0;
+  constrained.rate =
+      constrained.seconds > 0 ? static_cast<double>(2 * half) / constrained.seconds : 0;
   Line line("db_constraints");
   line.add("status", all_ok ? "ok" : "error");
-  line.add("records", records);
+  line.add("records", 2 * half);
   line.add("plain_rate", plain.rate, 0);
   line.add("constrained_rate", constrained.rate, 0);
   line.add("ratio", plain.rate > 0 ? constrained.rate / plain.rate : 0.0, 3);
   line.add("overhead_pct", plain.rate > 0 ? (1.0 - constrained.rate / plain.rate) * 100 : 0.0, 1);
-  line.add("plain_p50_us", plain.p50_us, 0);
-  line.add("constrained_p50_us", constrained.p50_us, 0);
+  line.add("plain_p50_us_max_half", plain.p50_us, 0);
+  line.add("constrained_p50_us_max_half", constrained.p50_us, 0);
   line.print();
 
   // Cascade: one parent, kChildren children, one delete.
