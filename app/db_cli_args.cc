@@ -38,7 +38,9 @@ constexpr FlagSpec kFlags[] = {
     {"format", 0, true, kAllVerbs},
     {"compact", 'c', false, kAllVerbs},
     {"help", 'h', false, kAllVerbs},
-    {"data", 'd', true, bit(DbVerb::kCreate) | bit(DbVerb::kUpdate) | bit(DbVerb::kSchemaSet)},
+    {"data", 'd', true,
+     bit(DbVerb::kCreate) | bit(DbVerb::kUpdate) | bit(DbVerb::kSchemaSet) |
+         bit(DbVerb::kConstraintAdd)},
     {"file", 0, true, bit(DbVerb::kSchemaSet)},
     {"id", 0, true, bit(DbVerb::kCreate) | bit(DbVerb::kWatch)},
     {"ttl", 0, true, bit(DbVerb::kCreate)},
@@ -92,6 +94,14 @@ const char* verb_name(DbVerb verb) {
       return "index list";
     case DbVerb::kReplay:
       return "replay";
+    case DbVerb::kConstraintAdd:
+      return "constraint add";
+    case DbVerb::kConstraintList:
+      return "constraint list";
+    case DbVerb::kConstraintRemove:
+      return "constraint remove";
+    case DbVerb::kVerify:
+      return "verify";
   }
   return "?";
 }
@@ -137,6 +147,16 @@ Result<DbVerb> parse_verb(const std::vector<std::string>& words, size_t* used) {
   if (w == "list") return DbVerb::kList;
   if (w == "watch") return DbVerb::kWatch;
   if (w == "replay") return DbVerb::kReplay;
+  if (w == "verify") return DbVerb::kVerify;
+  if (w == "constraint") {
+    if (words.size() < 2) return bad("'constraint' needs an action (add, list or remove)");
+    *used = 2;
+    const std::string& action = words[1];
+    if (action == "add") return DbVerb::kConstraintAdd;
+    if (action == "list") return DbVerb::kConstraintList;
+    if (action == "remove") return DbVerb::kConstraintRemove;
+    return bad("unknown action '" + action + "' for 'constraint' (add, list or remove)");
+  }
   if (w == "schema" || w == "index") {
     if (words.size() < 2)
       return bad("'" + w + "' needs an action (" + (w == "schema" ? "set or get" : "add or list") +
@@ -250,6 +270,18 @@ struct ParsedFlag {
 // Positional arguments each command takes after its command words.
 Status take_positionals(const std::vector<std::string>& positionals, DbCommand* cmd) {
   const char* name = verb_name(cmd->verb);
+  if (cmd->verb == DbVerb::kVerify) {
+    if (!positionals.empty()) {
+      return bad("unexpected argument '" + positionals[0] + "' for 'verify'");
+    }
+    return Status::ok();
+  }
+  if (cmd->verb == DbVerb::kConstraintRemove) {
+    if (positionals.size() != 2) return bad("'constraint remove' needs ENTITY NAME");
+    cmd->entity = positionals[0];
+    cmd->constraint_name = positionals[1];
+    return Status::ok();
+  }
   bool with_id =
       cmd->verb == DbVerb::kRead || cmd->verb == DbVerb::kUpdate || cmd->verb == DbVerb::kDelete;
   size_t wanted = with_id ? 2 : 1;
@@ -273,6 +305,7 @@ Status check_required(const DbCommand& cmd) {
   switch (cmd.verb) {
     case DbVerb::kCreate:
     case DbVerb::kUpdate:
+    case DbVerb::kConstraintAdd:
       if (!cmd.data) return bad(std::string("'") + verb_name(cmd.verb) + "' needs --data JSON");
       break;
     case DbVerb::kSchemaSet:
@@ -392,6 +425,12 @@ Commands:
   index add ENTITY --fields a,b
   index list ENTITY
   replay ENTITY --since SEQ [--limit N]             change events after SEQ, in order
+  constraint add ENTITY --data JSON                 e.g. '{"type":"unique","name":"u",
+                                                    "fields":["email"]}'
+  constraint list ENTITY
+  constraint remove ENTITY NAME
+  verify                                            recompute the unique and foreign-key
+                                                    structures from the data; report drift
 Short forms: -d --data, -f --filter, -s --sort, -l --limit, -o --offset, -C --count.
 
 List filters (-f/--filter, repeatable, comma-separated, ANDed), as MQDB's CLI spells them:

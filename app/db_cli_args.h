@@ -25,6 +25,10 @@ enum class DbVerb {
   kIndexAdd,
   kIndexList,
   kReplay,
+  kConstraintAdd,
+  kConstraintList,
+  kConstraintRemove,
+  kVerify,
 };
 
 // Where and as whom to connect, and how long to wait for the broker.
@@ -60,6 +64,7 @@ struct DbCommand {
   std::vector<std::string> filters;      // --filter expressions, as typed
   std::vector<std::string> sort;         // --sort "field[:asc|desc],...", as typed
   std::vector<std::string> fields;       // index add --fields
+  std::string constraint_name;           // constraint remove ENTITY NAME
   DbConnection connection;
   OutputFormat format = OutputFormat::kDefault;
   bool show_help = false;

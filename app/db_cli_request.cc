@@ -291,6 +291,12 @@ Result<std::string> watch_topic_filter(const DbCommand& cmd) {
 }
 
 Result<DbCliRequest> build_db_request(const DbCommand& cmd) {
+  if (cmd.verb == DbVerb::kVerify) {
+    DbCliRequest req;
+    req.payload = Json::object();
+    req.topic = "$DB/_admin/verify";
+    return req;
+  }
   TDB_RETURN_IF_ERROR(check_entity(cmd.entity));
   const std::string base = "$DB/" + cmd.entity;
   DbCliRequest req;
@@ -367,6 +373,22 @@ Result<DbCliRequest> build_db_request(const DbCommand& cmd) {
       if (cmd.limit) req.payload["limit"] = *cmd.limit;
       req.topic = "$DB/_events/replay";
       break;
+    case DbVerb::kConstraintAdd: {
+      auto data = parse_object("--data", *cmd.data);
+      if (!data) return data.status();
+      req.payload = std::move(*data);
+      req.topic = "$DB/_admin/constraint/" + cmd.entity + "/add";
+      break;
+    }
+    case DbVerb::kConstraintList:
+      req.topic = "$DB/_admin/constraint/" + cmd.entity + "/list";
+      break;
+    case DbVerb::kConstraintRemove:
+      req.payload["name"] = cmd.constraint_name;
+      req.topic = "$DB/_admin/constraint/" + cmd.entity + "/remove";
+      break;
+    case DbVerb::kVerify:
+      break;  // handled above
     case DbVerb::kWatch:
       return bad("watch subscribes; it sends no request");
   }

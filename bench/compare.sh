@@ -2,7 +2,7 @@
 # Compares TopicDB with mosquitto under bench's load tool and writes docs/benchmarks.md.
 #
 #   bench/compare.sh [--rounds N] [--scenarios "fanin_qos0 latency ..."] [--no-docs]
-#                    [--results DIR] [--db-scenarios "db db_scale"] [--db-only]
+#                    [--results DIR] [--db-scenarios "db db_scale db_constraints"] [--db-only]
 #                    [--tls-seconds N]
 #
 # Builds topicdb and topicdb_load (RelWithDebInfo) if needed, installs Debian's mosquitto
@@ -28,7 +28,7 @@ build=${BUILD_DIR:-$root/build}
 rounds=3
 scenarios="fanin_qos0 fanin_qos1 fanout_qos0 fanout_qos1 latency connect_rate idle_memory"
 scenarios+=" fanin_with_100k_subs"
-db_scenarios="db db_scale"
+db_scenarios="db db_scale db_constraints"
 tls_seconds=10
 write_docs=1
 results=$root/bench/results/latest

@@ -21,6 +21,10 @@ DB_METRICS = [
     ("db_scale", "read_p50_large_us", "read p50 µs at 1M records", "low", None),
     ("db_scale", "list_p50_small_us", "indexed list p50 µs at 10k", "low", None),
     ("db_scale", "list_p50_large_us", "indexed list p50 µs at 1M", "low", None),
+    ("db_constraints", "plain_rate", "creates/s, no constraints", "high", None),
+    ("db_constraints", "constrained_rate", "creates/s, unique + foreign key", "high", None),
+    ("db_constraints", "overhead_pct", "constraint overhead % (same run)", "low", None),
+    ("db_cascade_delete", "ms", "cascade delete of 1 parent + 1,000 children, ms", "low", None),
     ("sqlite_insert", "rate", "ceiling: raw SQLite inserts/s (record + change row)", "high", None),
     ("sqlite_read", "rate", "ceiling: raw SQLite point reads/s (one connection)", "high", None),
 ]
@@ -117,6 +121,12 @@ def db_section(results, rounds, fmt):
     ok = a is not None and b is not None and not math.isinf(b) and a > 0 and b / a <= 1.5
     targets.append(("indexed-list p50 at 1M within 1.5× of 10k",
                     f"{fmt(b)} µs vs {fmt(a)} µs" if a is not None and b is not None else "–", ok))
+    v = get("db_constraints", "overhead_pct")
+    targets.append(("unique + FK constraints cost < 25% of create rate",
+                    f"{fmt(v)} %" if v is not None else "–", v is not None and v < 25))
+    v = get("db_cascade_delete", "ms")
+    targets.append(("cascade delete of 1,000 children < 10 ms (MQDB: 12.6 ms)",
+                    f"{fmt(v)} ms" if v is not None else "–", v is not None and v < 10))
     w("### $DB targets")
     w("")
     w("| target | measured (medians) | status |")

@@ -10,6 +10,8 @@
 
 #include "base/log.h"
 #include "db/change_log.h"
+#include "db/constraint_admin.h"
+#include "db/constraint_verify.h"
 #include "db/metadata.h"
 #include "db/names.h"
 #include "db/reader_pool.h"
@@ -39,6 +41,24 @@ class DocumentStore::Impl {
   Status open() {
     TDB_RETURN_IF_ERROR(store_->run_sync(
         [](sqlite3* db) { return storage::sqlite::exec(db, "SELECT 1 FROM db_records LIMIT 0"); }));
+    // The unique table and the reverse index are rebuilt from the data when missing (a
+    // database from before constraints, or tables emptied behind the store's back).
+    Status rebuild = store_->run_sync([writer = writer_.get()](sqlite3* db) -> Status {
+      Status begin = storage::sqlite::exec(db, "SAVEPOINT constraint_rebuild");
+      if (!begin) return begin;
+      bool rebuilt = false;
+      Status status = rebuild_constraint_rows_if_missing(db, &writer->catalog, &rebuilt);
+      if (!status) {
+        storage::sqlite::exec(db, "ROLLBACK TO constraint_rebuild");
+        storage::sqlite::exec(db, "RELEASE constraint_rebuild");
+        return status;
+      }
+      if (rebuilt && !writer->catalog.constraints().empty()) {
+        log::info("db: rebuilt the unique and foreign-key structures from the data");
+      }
+      return storage::sqlite::exec(db, "RELEASE constraint_rebuild");
+    });
+    if (!rebuild) return rebuild;
     durable_callback_id_ = store_->add_durable_callback([this](uint64_t) { route_events(); });
     return Status::ok();
   }
@@ -76,11 +96,16 @@ class DocumentStore::Impl {
         return schema_set(std::move(request), std::move(done));
       case Operation::kIndexAdd:
         return index_add(std::move(request), std::move(done));
+      case Operation::kConstraintAdd:
+      case Operation::kConstraintRemove:
+        return constraint_change(std::move(request), std::move(done));
       case Operation::kRead:
       case Operation::kList:
       case Operation::kSchemaGet:
       case Operation::kIndexList:
       case Operation::kReplay:
+      case Operation::kConstraintList:
+      case Operation::kVerify:
         return read(std::move(request), std::move(done));
     }
     done(Answer::bad_request("unknown operation"));
@@ -118,7 +143,7 @@ class DocumentStore::Impl {
   using WriteFn = std::function<Status(sqlite3* db, WriteResult* result)>;
 
   static bool check_names(const Request& request, Answer* error) {
-    if (request.op != Operation::kReplay) {
+    if (request.op != Operation::kReplay && request.op != Operation::kVerify) {
       Status valid = check_entity_name(request.entity);
       if (!valid) {
         *error = Answer::bad_request(valid.message());
@@ -233,6 +258,21 @@ class DocumentStore::Impl {
         std::move(done));
   }
 
+  void constraint_change(Request request, Done done) {
+    int64_t now = clock_->wall_ms();
+    submit_write(
+        [writer = writer_.get(), request = std::move(request), now](sqlite3* db,
+                                                                    WriteResult* result) {
+          if (request.op == Operation::kConstraintAdd) {
+            return add_constraint(db, &writer->catalog, request.entity, request.body, now,
+                                  &result->answer);
+          }
+          return remove_constraint(db, &writer->catalog, request.entity, request.body, now,
+                                   &result->answer);
+        },
+        std::move(done));
+  }
+
   // Runs `fn` in a store submission; answers once committed, then queues its events.
   void submit_write(WriteFn fn, Done done) {
     auto result = std::make_shared<WriteResult>();
@@ -289,6 +329,10 @@ class DocumentStore::Impl {
                 return list_indexes(db, request.entity);
               case Operation::kReplay:
                 return replay(db, request.body, max_seq, request.owner.get());
+              case Operation::kConstraintList:
+                return list_constraints(db, request.entity);
+              case Operation::kVerify:
+                return verify_constraints(db);
               default:
                 return Answer::bad_request("not a read");
             }

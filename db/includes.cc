@@ -14,6 +14,9 @@ namespace topicdb::db {
 
 namespace {
 
+constexpr std::string_view kForeignKeysSql =
+    "SELECT definition FROM db_metadata WHERE kind='constraint' AND entity=?1 "
+    "AND json_extract(definition,'$.type')='foreign_key' AND json_extract(definition,'$.field')=?2";
 constexpr std::string_view kSchemaSql =
     "SELECT definition FROM db_metadata WHERE kind='schema' AND entity=?1 AND name=''";
 // json_each keeps the statement text fixed whatever the number of ids (one cached statement).
@@ -33,10 +36,27 @@ IncludeNode* child_named(std::vector<IncludeNode>& nodes, std::string_view name)
   return &nodes.back();
 }
 
-// The entity an include of `entity` points to: the schema's "references", else its name.
+// The entity an include of `entity` points to: a foreign key on the id field, else the
+// schema's "references", else its name.
 Result<std::string> target_entity(sqlite3* db, std::string_view entity,
                                   std::string_view include_name) {
   std::string id_field = include_id_field(include_name);
+  {
+    Statement fk = Statement::prepare(db, kForeignKeysSql);
+    if (!fk) return sqlite_error(db, "foreign key lookup");
+    sqlite3_bind_text(fk.get(), 1, entity.data(), static_cast<int>(entity.size()), SQLITE_STATIC);
+    sqlite3_bind_text(fk.get(), 2, id_field.data(), static_cast<int>(id_field.size()),
+                      SQLITE_STATIC);
+    int rc = sqlite3_step(fk.get());
+    if (rc == SQLITE_ROW) {
+      Json definition = Json::parse(storage::sqlite::column_bytes(fk.get(), 0), nullptr, false);
+      if (definition.is_object() && definition.value("target_entity", Json()).is_string()) {
+        return definition["target_entity"].get<std::string>();
+      }
+    } else if (rc != SQLITE_DONE) {
+      return sqlite_error(db, "foreign key lookup");
+    }
+  }
   Statement stmt = Statement::prepare(db, kSchemaSql);
   if (!stmt) return sqlite_error(db, "schema lookup");
   sqlite3_bind_text(stmt.get(), 1, entity.data(), static_cast<int>(entity.size()), SQLITE_STATIC);

@@ -1,6 +1,7 @@
 // Includes: nest the records a record points to. "includes":["author"] reads the record's
 // "author_id" and puts the record it names under "author"; "author.company" then does the
 // same inside that author (at most 3 levels, MQDB's MAX_DEPTH). The target entity is the
+// target of a foreign-key constraint on "author_id" (db/constraints.h), else the
 // "references" of the field "author_id" in the entity's schema
 // ({"author_id":{"type":"string","references":"users"}}); without one, the entity named like
 // the include ("author"). As in MQDB, when the id field is absent or not a string, or the

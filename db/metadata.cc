@@ -68,6 +68,7 @@ Status Catalog::ensure_loaded(sqlite3* db) {
     schemas_[entity] = std::make_unique<EntitySchema>(std::move(schema).value());
   }
   if (rc != SQLITE_DONE) return sqlite_status(db, "load schemas");
+  TDB_RETURN_IF_ERROR(load_constraints(db, &constraints_));
   loaded_for_ = db;
   return Status::ok();
 }
@@ -121,6 +122,21 @@ Result<MetadataChange> apply_metadata(sqlite3* db, const std::string& kind,
   sqlite3_bind_int64(state->get(), 1, revision);
   if (sqlite3_step(state->get()) != SQLITE_DONE) return sqlite_status(db, "bump revision");
   return MetadataChange{revision};
+}
+
+Result<MetadataChange> remove_metadata(sqlite3* db, const std::string& kind,
+                                       const std::string& entity, const std::string& name,
+                                       int64_t now_ms) {
+  // The log row first (it takes the next revision), then the current row goes.
+  Result<MetadataChange> change = apply_metadata(db, kind, entity, name, "null", now_ms);
+  if (!change.is_ok()) return change;
+  auto row = prepare(db, "DELETE FROM db_metadata WHERE kind=?1 AND entity=?2 AND name=?3");
+  if (!row.is_ok()) return row.status();
+  bind_text(row->get(), 1, kind);
+  bind_text(row->get(), 2, entity);
+  bind_text(row->get(), 3, name);
+  if (sqlite3_step(row->get()) != SQLITE_DONE) return sqlite_status(db, "remove metadata");
+  return change;
 }
 
 Status set_schema(sqlite3* db, Catalog* catalog, const std::string& entity, const Json& body,

@@ -14,6 +14,7 @@
 
 #include "base/status.h"
 #include "db/answer.h"
+#include "db/constraints.h"
 #include "db/entity_schema.h"
 
 namespace topicdb::db {
@@ -26,10 +27,15 @@ class Catalog {
   // The entity's schema, or null (schemaless).
   const EntitySchema* schema(const std::string& entity) const;
   void set_schema(const std::string& entity, EntitySchema schema);
+  // The constraints (db/constraints.h), loaded with the schemas; changed by the
+  // constraint add/remove apply path (db/constraint_admin.h).
+  const ConstraintSet& constraints() const { return constraints_; }
+  ConstraintSet& mutable_constraints() { return constraints_; }
 
  private:
   sqlite3* loaded_for_ = nullptr;
   std::map<std::string, std::unique_ptr<EntitySchema>> schemas_;
+  ConstraintSet constraints_;
 };
 
 // The metadata change applied, for the caller's answer.
@@ -43,6 +49,13 @@ struct MetadataChange {
 Result<MetadataChange> apply_metadata(sqlite3* db, const std::string& kind,
                                       const std::string& entity, const std::string& name,
                                       const std::string& definition, int64_t now_ms);
+
+// Removes metadata `name` of `kind` on `entity`: a db_metadata_log row with the next revision
+// and the definition "null", and the current row deleted. The caller's transaction makes it
+// atomic with its effect.
+Result<MetadataChange> remove_metadata(sqlite3* db, const std::string& kind,
+                                       const std::string& entity, const std::string& name,
+                                       int64_t now_ms);
 
 // kSchemaSet on the store thread: parses the schema (400 naming the field), refuses it with
 // 409 when existing live records violate it (data {"offending_ids":[up to 10]}), else

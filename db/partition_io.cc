@@ -47,10 +47,22 @@ bool get_int(const Json& item, const char* key, int64_t* out) {
 }
 
 Status import_items(sqlite3* db, int partition, const PartitionItemSource& source) {
-  auto clear = prepare(db, "DELETE FROM db_records WHERE partition=?1");
-  if (!clear.is_ok()) return clear.status();
-  sqlite3_bind_int(clear->get(), 1, partition);
-  if (sqlite3_step(clear->get()) != SQLITE_DONE) return sqlite_status(db, "clear partition");
+  for (const char* sql :
+       {"DELETE FROM db_records WHERE partition=?1", "DELETE FROM db_unique WHERE partition=?1",
+        "DELETE FROM db_fk_refs WHERE partition=?1"}) {
+    auto clear = prepare(db, sql);
+    if (!clear.is_ok()) return clear.status();
+    sqlite3_bind_int(clear->get(), 1, partition);
+    if (sqlite3_step(clear->get()) != SQLITE_DONE) return sqlite_status(db, "clear partition");
+  }
+  auto unique = prepare(db,
+                        "INSERT INTO db_unique(entity, constraint_name, key, record_id, "
+                        "partition) VALUES(?1, ?2, ?3, ?4, ?5)");
+  if (!unique.is_ok()) return unique.status();
+  auto ref = prepare(db,
+                     "INSERT OR IGNORE INTO db_fk_refs(child_entity, fk_name, parent_id, "
+                     "child_id, partition) VALUES(?1, ?2, ?3, ?4, ?5)");
+  if (!ref.is_ok()) return ref.status();
   auto record = prepare(db,
                         "INSERT INTO db_records(entity, id, partition, version, expires_at_ms, "
                         "body) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
@@ -102,6 +114,29 @@ Status import_items(sqlite3* db, int partition, const PartitionItemSource& sourc
       if (get_int(item, "expires_at_ms", &expires)) sqlite3_bind_int64(stmt, 5, expires);
       bind_text(stmt, 6, body);
       if (sqlite3_step(stmt) != SQLITE_DONE) return sqlite_status(db, "import record");
+    } else if (kind == "unique" || kind == "fk_ref") {
+      bool is_unique = kind == "unique";
+      std::string a, b, c, d;
+      if (!get_string(item, is_unique ? "entity" : "child_entity", &a) ||
+          !get_string(item, is_unique ? "constraint" : "fk_name", &b) ||
+          !get_string(item, is_unique ? "key" : "parent_id", &c) ||
+          !get_string(item, is_unique ? "record_id" : "child_id", &d)) {
+        return Status::corruption(fmt::format("partition import: malformed {} item", kind));
+      }
+      if (partition_of(a, d) != partition) {
+        return Status::corruption(
+            fmt::format("partition import: {} row of record '{}' of '{}' is not in partition {}",
+                        kind, d, a, partition));
+      }
+      sqlite3_stmt* stmt = is_unique ? unique->get() : ref->get();
+      sqlite3_reset(stmt);
+      sqlite3_clear_bindings(stmt);
+      bind_text(stmt, 1, a);
+      bind_text(stmt, 2, b);
+      bind_text(stmt, 3, c);
+      bind_text(stmt, 4, d);
+      sqlite3_bind_int(stmt, 5, partition);
+      if (sqlite3_step(stmt) != SQLITE_DONE) return sqlite_status(db, "import constraint row");
     } else if (kind == "change") {
       std::string op, data, client_id;
       int64_t seq = 0, at_ms = 0;
@@ -156,6 +191,35 @@ Status export_partition(sqlite3* db, int partition, int64_t since_seq,
     TDB_RETURN_IF_ERROR(sink(dump_json(item)));
   }
   if (rc != SQLITE_DONE) return sqlite_status(db, "export records");
+  // The store manager's rows travel with the records they belong to.
+  auto uniques = prepare(db,
+                         "SELECT entity, constraint_name, key, record_id FROM db_unique "
+                         "WHERE partition=?1 ORDER BY entity, constraint_name, key");
+  if (!uniques.is_ok()) return uniques.status();
+  sqlite3_bind_int(uniques->get(), 1, partition);
+  while ((rc = sqlite3_step(uniques->get())) == SQLITE_ROW) {
+    sqlite3_stmt* stmt = uniques->get();
+    TDB_RETURN_IF_ERROR(sink(dump_json(Json{{"kind", "unique"},
+                                            {"entity", column_bytes(stmt, 0)},
+                                            {"constraint", column_bytes(stmt, 1)},
+                                            {"key", column_bytes(stmt, 2)},
+                                            {"record_id", column_bytes(stmt, 3)}})));
+  }
+  if (rc != SQLITE_DONE) return sqlite_status(db, "export unique rows");
+  auto refs = prepare(db,
+                      "SELECT child_entity, fk_name, parent_id, child_id FROM db_fk_refs "
+                      "WHERE partition=?1 ORDER BY child_entity, fk_name, parent_id, child_id");
+  if (!refs.is_ok()) return refs.status();
+  sqlite3_bind_int(refs->get(), 1, partition);
+  while ((rc = sqlite3_step(refs->get())) == SQLITE_ROW) {
+    sqlite3_stmt* stmt = refs->get();
+    TDB_RETURN_IF_ERROR(sink(dump_json(Json{{"kind", "fk_ref"},
+                                            {"child_entity", column_bytes(stmt, 0)},
+                                            {"fk_name", column_bytes(stmt, 1)},
+                                            {"parent_id", column_bytes(stmt, 2)},
+                                            {"child_id", column_bytes(stmt, 3)}})));
+  }
+  if (rc != SQLITE_DONE) return sqlite_status(db, "export reference rows");
   auto changes = prepare(db,
                          "SELECT seq, entity, id, op, data, client_id, at_ms FROM db_changes "
                          "WHERE partition=?1 AND seq > ?2 ORDER BY seq");

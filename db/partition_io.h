@@ -6,6 +6,8 @@
 // Items are JSON text, one per callback call, in this order:
 //   {"kind":"partition","partition":P,"format":1}
 //   {"kind":"record","entity":E,"id":I,"version":V,"expires_at_ms":T|null,"body":"<JSON text>"}
+//   {"kind":"unique","entity":E,"constraint":N,"key":K,"record_id":I}   (db_unique rows)
+//   {"kind":"fk_ref","child_entity":E,"fk_name":N,"parent_id":P,"child_id":I}  (db_fk_refs)
 //   {"kind":"change","seq":S,"entity":E,"id":I,"op":O,"data":"<JSON text>","client_id":C,
 //    "at_ms":T}                                          (seq order)
 // Bodies travel as the stored text, so a copy is byte-identical and hashes equal.
@@ -27,14 +29,16 @@ using PartitionItemSink = std::function<Status(const std::string& item)>;
 // Gives the next item; false when there are no more.
 using PartitionItemSource = std::function<bool(std::string* item)>;
 
-// Exports partition `partition` (records, then the change-log rows with seq > since_seq).
+// Exports partition `partition` (records, their unique and reverse-index rows, then the
+// change-log rows with seq > since_seq).
 // Run it inside one read transaction so the stream is one snapshot.
 Status export_partition(sqlite3* db, int partition, int64_t since_seq,
                         const PartitionItemSink& sink);
 
 // Replaces partition `partition` with the items of `source` in one SAVEPOINT (all or
-// nothing): its records are deleted, the exported ones inserted (each must belong to the
-// partition), change-log rows inserted unless their seq exists. corruption for a malformed
+// nothing): its records, unique rows and reverse-index rows are deleted, the exported ones
+// inserted (each record must belong to the partition), change-log rows inserted unless their
+// seq exists. corruption for a malformed
 // item.
 Status import_partition(sqlite3* db, int partition, const PartitionItemSource& source);
 

@@ -22,9 +22,16 @@ constexpr const char* kStatementSql[] = {
     "DELETE FROM db_records WHERE entity=?1 AND id=?2",
     "INSERT INTO db_changes(entity, id, partition, op, data, client_id, at_ms) "
     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    "SELECT entity, id FROM db_records WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= ?1 "
-    "ORDER BY expires_at_ms LIMIT ?2",
+    "SELECT entity, id, expires_at_ms FROM db_records WHERE expires_at_ms IS NOT NULL AND "
+    "expires_at_ms <= ?1 ORDER BY expires_at_ms LIMIT ?2",
+    "UPDATE db_records SET expires_at_ms=NULL WHERE entity=?1 AND id=?2",
+    "INSERT OR REPLACE INTO db_expiry_held(entity, id, deadline_ms) VALUES(?1, ?2, ?3)",
+    "SELECT entity, id, deadline_ms FROM db_expiry_held ORDER BY deadline_ms LIMIT ?1",
+    "DELETE FROM db_expiry_held WHERE entity=?1 AND id=?2",
 };
+
+// Held expiries retried per sweep (each costs a delete plan).
+constexpr int kHeldBatch = 100;
 
 // Binds without copying: every bound string outlives the step.
 void bind_text(sqlite3_stmt* stmt, int index, const std::string& value) {
@@ -46,6 +53,26 @@ Answer not_found(const std::string& entity, const std::string& id) {
 
 bool is_expired(const std::optional<int64_t>& expires_at_ms, int64_t now_ms) {
   return expires_at_ms && *expires_at_ms <= now_ms;
+}
+
+// Sets the value at a dotted path to null when the path exists.
+void set_null_at(Json& record, std::string_view path) {
+  Json* at = &record;
+  size_t start = 0;
+  while (true) {
+    size_t dot = path.find('.', start);
+    std::string key(
+        path.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
+    if (!at->is_object()) return;
+    auto it = at->find(key);
+    if (it == at->end()) return;
+    if (dot == std::string_view::npos) {
+      *it = nullptr;
+      return;
+    }
+    at = &*it;
+    start = dot + 1;
+  }
 }
 
 }  // namespace
@@ -207,6 +234,14 @@ Status RecordWriter::create(sqlite3* db, const std::string& entity, CreateInput 
       return Status::ok();
     }
   }
+  if (enforcer_.has_rules(entity)) {
+    std::optional<Answer> refusal;
+    TDB_RETURN_IF_ERROR(enforcer_.check(db, entity, input.id, record, now_ms, &refusal));
+    if (refusal) {
+      out->answer = std::move(*refusal);
+      return Status::ok();
+    }
+  }
   record["_version"] = 1;
   std::string body = dump_json(record);
   int partition = partition_of(entity, input.id);
@@ -229,15 +264,27 @@ Status RecordWriter::create(sqlite3* db, const std::string& entity, CreateInput 
     Stored stored;
     bool found = false;
     TDB_RETURN_IF_ERROR(select(db, entity, input.id, &stored, &found));
-    if (!found || !is_expired(stored.expires_at_ms, now_ms)) {
+    bool deleted = false;
+    if (found && is_expired(stored.expires_at_ms, now_ms)) {
+      TDB_RETURN_IF_ERROR(expire_one(db, entity, input.id, *stored.expires_at_ms, false, now_ms,
+                                     &out->events, &deleted));
+    }
+    if (!deleted) {
       out->answer =
           Answer::conflict(fmt::format("record '{}' already exists in '{}'", input.id, entity));
       return Status::ok();
     }
-    TDB_RETURN_IF_ERROR(delete_row(db, entity, input.id));
-    TDB_RETURN_IF_ERROR(log_change(db, entity, input.id, stored.partition, "Delete",
-                                   std::move(stored.body), "", now_ms, &out->events));
+    if (enforcer_.has_rules(entity)) {
+      // The expired record's unique values are free now: check again.
+      std::optional<Answer> refusal;
+      TDB_RETURN_IF_ERROR(enforcer_.check(db, entity, input.id, record, now_ms, &refusal));
+      if (refusal) {
+        out->answer = std::move(*refusal);
+        return Status::ok();
+      }
+    }
   }
+  TDB_RETURN_IF_ERROR(enforcer_.index_record(db, entity, input.id, partition, record, nullptr));
   TDB_RETURN_IF_ERROR(log_change(db, entity, input.id, partition, "Create", std::move(body),
                                  client_id, now_ms, &out->events));
   out->answer = Answer::ok(std::move(record));
@@ -274,6 +321,8 @@ Status RecordWriter::update(sqlite3* db, const std::string& entity, const std::s
     return Status::corruption(
         fmt::format("database: record '{}' of '{}' is not a JSON object", id, entity));
   }
+  std::optional<Json> old;
+  if (enforcer_.has_rules(entity)) old = record;
   for (const auto& [key, value] : patch.items()) {
     if (key == "_version" || key == "id") continue;
     record[key] = value;
@@ -285,9 +334,19 @@ Status RecordWriter::update(sqlite3* db, const std::string& entity, const std::s
       return Status::ok();
     }
   }
+  if (enforcer_.has_rules(entity)) {
+    std::optional<Answer> refusal;
+    TDB_RETURN_IF_ERROR(enforcer_.check(db, entity, id, record, now_ms, &refusal));
+    if (refusal) {
+      out->answer = std::move(*refusal);
+      return Status::ok();
+    }
+  }
   int64_t version = stored.version + 1;
   record["_version"] = version;
   std::string body = dump_json(record);
+  TDB_RETURN_IF_ERROR(
+      enforcer_.index_record(db, entity, id, stored.partition, record, old ? &*old : nullptr));
   {
     sqlite3_stmt* stmt = statements_[kUpdateRecord].get();
     ResetGuard guard{stmt};
@@ -313,37 +372,130 @@ Status RecordWriter::remove(sqlite3* db, const std::string& entity, const std::s
     out->answer = not_found(entity, id);
     return Status::ok();
   }
-  TDB_RETURN_IF_ERROR(delete_row(db, entity, id));
-  TDB_RETURN_IF_ERROR(log_change(db, entity, id, stored.partition, "Delete", std::move(stored.body),
-                                 client_id, now_ms, &out->events));
+  TDB_RETURN_IF_ERROR(catalog_->ensure_loaded(db));
+  DeletePlan plan;
+  std::optional<Answer> refusal;
+  TDB_RETURN_IF_ERROR(enforcer_.plan_delete(db, entity, id, now_ms, &plan, &refusal));
+  if (refusal) {
+    out->answer = std::move(*refusal);
+    return Status::ok();
+  }
+  TDB_RETURN_IF_ERROR(apply_plan(db, plan, client_id, now_ms, &out->events));
   out->answer = Answer::ok(Json{{"id", id}, {"deleted", true}});
+  return Status::ok();
+}
+
+Status RecordWriter::apply_plan(sqlite3* db, const DeletePlan& plan, const std::string& client_id,
+                                int64_t now_ms, std::vector<ChangeEvent>* events) {
+  for (const DeleteStep& step : plan.steps) {
+    Stored stored;
+    bool found = false;
+    TDB_RETURN_IF_ERROR(select(db, step.entity, step.id, &stored, &found));
+    if (!found) continue;
+    if (step.kind == DeleteStep::Kind::kDelete) {
+      TDB_RETURN_IF_ERROR(delete_row(db, step.entity, step.id));
+      TDB_RETURN_IF_ERROR(enforcer_.unindex_record(db, step.entity, step.id, stored.body));
+      TDB_RETURN_IF_ERROR(log_change(db, step.entity, step.id, stored.partition, "Delete",
+                                     std::move(stored.body), client_id, now_ms, events));
+      continue;
+    }
+    Json record = Json::parse(stored.body, nullptr, /*allow_exceptions=*/false);
+    if (!record.is_object()) {
+      return Status::corruption(
+          fmt::format("database: record '{}' of '{}' is not a JSON object", step.id, step.entity));
+    }
+    Json old = record;
+    for (const std::string& field : step.null_fields) set_null_at(record, field);
+    int64_t version = stored.version + 1;
+    record["_version"] = version;
+    std::string body = dump_json(record);
+    TDB_RETURN_IF_ERROR(
+        enforcer_.index_record(db, step.entity, step.id, stored.partition, record, &old));
+    {
+      sqlite3_stmt* stmt = statements_[kUpdateRecord].get();
+      ResetGuard guard{stmt};
+      bind_text(stmt, 1, step.entity);
+      bind_text(stmt, 2, step.id);
+      sqlite3_bind_int64(stmt, 3, version);
+      bind_text(stmt, 4, body);
+      if (sqlite3_step(stmt) != SQLITE_DONE) return sqlite_status(db, "update record");
+    }
+    TDB_RETURN_IF_ERROR(log_change(db, step.entity, step.id, stored.partition, "Update",
+                                   std::move(body), client_id, now_ms, events));
+  }
+  return Status::ok();
+}
+
+Status RecordWriter::expire_one(sqlite3* db, const std::string& entity, const std::string& id,
+                                int64_t deadline_ms, bool already_held, int64_t now_ms,
+                                std::vector<ChangeEvent>* events, bool* deleted) {
+  DeletePlan plan;
+  std::optional<Answer> refusal;
+  TDB_RETURN_IF_ERROR(enforcer_.plan_delete(db, entity, id, now_ms, &plan, &refusal));
+  *deleted = !refusal;
+  if (!refusal) return apply_plan(db, plan, "", now_ms, events);
+  if (already_held) return Status::ok();
+  // A restrict foreign key protects it: the expiry waits, and meanwhile the record stays
+  // readable (reads hide records by expires_at_ms).
+  for (Statement which : {kHoldExpiry, kInsertHeld}) {
+    sqlite3_stmt* stmt = statements_[which].get();
+    ResetGuard guard{stmt};
+    bind_text(stmt, 1, entity);
+    bind_text(stmt, 2, id);
+    if (which == kInsertHeld) sqlite3_bind_int64(stmt, 3, deadline_ms);
+    if (sqlite3_step(stmt) != SQLITE_DONE) return sqlite_status(db, "hold expiry");
+  }
   return Status::ok();
 }
 
 Status RecordWriter::expire(sqlite3* db, int64_t now_ms, int limit,
                             std::vector<ChangeEvent>* events, bool* more) {
   TDB_RETURN_IF_ERROR(prepare(db));
-  std::vector<std::pair<std::string, std::string>> keys;
-  {
-    sqlite3_stmt* stmt = statements_[kSelectExpired].get();
+  TDB_RETURN_IF_ERROR(catalog_->ensure_loaded(db));
+  struct Due {
+    std::string entity;
+    std::string id;
+    int64_t deadline_ms;
+    bool held;
+  };
+  std::vector<Due> due;
+  for (Statement which : {kSelectExpired, kSelectHeld}) {
+    bool held = which == kSelectHeld;
+    // Held records exist only while a restrict foreign key references their entity.
+    if (held && catalog_->constraints().empty()) continue;
+    sqlite3_stmt* stmt = statements_[which].get();
     ResetGuard guard{stmt};
-    sqlite3_bind_int64(stmt, 1, now_ms);
-    sqlite3_bind_int(stmt, 2, limit);
+    if (held) {
+      sqlite3_bind_int(stmt, 1, kHeldBatch);
+    } else {
+      sqlite3_bind_int64(stmt, 1, now_ms);
+      sqlite3_bind_int(stmt, 2, limit);
+    }
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-      keys.emplace_back(column_bytes(stmt, 0), column_bytes(stmt, 1));
+      due.push_back(
+          {column_bytes(stmt, 0), column_bytes(stmt, 1), sqlite3_column_int64(stmt, 2), held});
     }
     if (rc != SQLITE_DONE) return sqlite_status(db, "select expired records");
+    if (!held) *more = static_cast<int>(due.size()) >= limit;
   }
-  *more = static_cast<int>(keys.size()) >= limit;
-  for (const auto& [entity, id] : keys) {
+  for (const Due& record : due) {
     Stored stored;
     bool found = false;
-    TDB_RETURN_IF_ERROR(select(db, entity, id, &stored, &found));
-    if (!found) continue;
-    TDB_RETURN_IF_ERROR(delete_row(db, entity, id));
-    TDB_RETURN_IF_ERROR(log_change(db, entity, id, stored.partition, "Delete",
-                                   std::move(stored.body), "", now_ms, events));
+    TDB_RETURN_IF_ERROR(select(db, record.entity, record.id, &stored, &found));
+    if (!found && record.held) {
+      sqlite3_stmt* stmt = statements_[kDeleteHeld].get();
+      ResetGuard guard{stmt};
+      bind_text(stmt, 1, record.entity);
+      bind_text(stmt, 2, record.id);
+      if (sqlite3_step(stmt) != SQLITE_DONE) return sqlite_status(db, "drop held expiry");
+      continue;
+    }
+    // A cascade earlier in this batch may have deleted it already.
+    if (!found || (!record.held && !is_expired(stored.expires_at_ms, now_ms))) continue;
+    bool deleted = false;
+    TDB_RETURN_IF_ERROR(expire_one(db, record.entity, record.id, record.deadline_ms, record.held,
+                                   now_ms, events, &deleted));
   }
   return Status::ok();
 }

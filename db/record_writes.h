@@ -14,6 +14,7 @@
 #include "base/status.h"
 #include "db/answer.h"
 #include "db/change_event.h"
+#include "db/constraint_enforcer.h"
 #include "db/metadata.h"
 #include "db/request.h"
 #include "storage/sqlite_helpers.h"
@@ -46,10 +47,13 @@ bool check_create(Json body, const std::string& assigned_id, int64_t now_ms, Cre
 bool check_update(const Json& body, Answer* error);
 
 // Store thread only: owns the prepared statements of the connection it last saw (prepared
-// once, reused for every write) and borrows the schema catalog.
+// once, reused for every write) and borrows the schema catalog. Constraints (db/constraints.h)
+// are enforced in the same submission: a create or update that violates one is a 409 and
+// writes nothing; a delete runs the enforcer's DeletePlan (cascades, set_null updates), each
+// affected record with its own change event, in plan order.
 class RecordWriter {
  public:
-  explicit RecordWriter(Catalog* catalog) : catalog_(catalog) {}
+  explicit RecordWriter(Catalog* catalog) : catalog_(catalog), enforcer_(catalog) {}
 
   // Each returns a non-ok Status only when SQL failed (the caller's submission is rolled
   // back and answered 503); refusals (404, 409, 400) are answers with an ok Status.
@@ -61,9 +65,14 @@ class RecordWriter {
   Status remove(sqlite3* db, const std::string& entity, const std::string& id,
                 const std::string& client_id, int64_t now_ms, WriteResult* out);
   // TTL: deletes up to `limit` records whose deadline is <= now_ms, each with a Delete event
-  // (client_id ""). `more` tells whether the batch was full.
+  // (client_id ""), applying their foreign keys' on_delete (cascade, set_null). A record a
+  // restrict foreign key still protects is held instead: it stays readable (expires_at_ms
+  // cleared, a db_expiry_held row) and goes on a later sweep once no child remains.
+  // `more` tells whether the batch was full.
   Status expire(sqlite3* db, int64_t now_ms, int limit, std::vector<ChangeEvent>* events,
                 bool* more);
+
+  ConstraintEnforcer& enforcer() { return enforcer_; }
 
  private:
   enum Statement : size_t {
@@ -73,6 +82,10 @@ class RecordWriter {
     kDeleteRecord,
     kInsertChange,
     kSelectExpired,
+    kHoldExpiry,
+    kInsertHeld,
+    kSelectHeld,
+    kDeleteHeld,
     kStatementCount,
   };
   struct Stored {
@@ -92,7 +105,17 @@ class RecordWriter {
                     const char* op, std::string data, const std::string& client_id, int64_t now_ms,
                     std::vector<ChangeEvent>* events);
 
+  // Runs `plan` (from ConstraintEnforcer::plan_delete): deletes and set_null updates, each
+  // with its change-log row and event.
+  Status apply_plan(sqlite3* db, const DeletePlan& plan, const std::string& client_id,
+                    int64_t now_ms, std::vector<ChangeEvent>* events);
+  // Deletes an expired record with its on_delete rules, or holds it (see expire()).
+  Status expire_one(sqlite3* db, const std::string& entity, const std::string& id,
+                    int64_t deadline_ms, bool already_held, int64_t now_ms,
+                    std::vector<ChangeEvent>* events, bool* deleted);
+
   Catalog* catalog_;
+  ConstraintEnforcer enforcer_;
   sqlite3* prepared_for_ = nullptr;
   std::array<storage::sqlite::StatementPtr, kStatementCount> statements_;
 };

@@ -34,6 +34,10 @@ Answer unknown_operation(std::string_view path) {
 std::optional<Answer> parse_path(std::string_view path, Request* request) {
   const std::vector<std::string_view> levels = split_levels(path);
   if (levels[0] == "_admin") {
+    if (levels.size() == 2 && levels[1] == "verify") {
+      request->op = Operation::kVerify;
+      return std::nullopt;
+    }
     if (levels.size() != 4) return unknown_operation(path);
     const std::string_view kind = levels[1];
     const std::string_view verb = levels[3];
@@ -45,6 +49,12 @@ std::optional<Answer> parse_path(std::string_view path, Request* request) {
       request->op = Operation::kIndexAdd;
     } else if (kind == "index" && verb == "list") {
       request->op = Operation::kIndexList;
+    } else if (kind == "constraint" && verb == "add") {
+      request->op = Operation::kConstraintAdd;
+    } else if (kind == "constraint" && verb == "list") {
+      request->op = Operation::kConstraintList;
+    } else if (kind == "constraint" && verb == "remove") {
+      request->op = Operation::kConstraintRemove;
     } else {
       return unknown_operation(path);
     }

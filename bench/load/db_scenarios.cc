@@ -375,4 +375,101 @@ bool db_scale_scenario(const std::string& /*name*/, const Options& options) {
   return all_ok;
 }
 
+// The store manager's costs: the same creates into an entity without constraints and into
+// one with a unique and a foreign-key constraint (rates and their ratio, in one run), then a
+// cascade delete of one parent with 1,000 children (one request, timed end to end).
+bool db_constraints_scenario(const std::string& /*name*/, const Options& options) {
+  const Options o = db_options(options);
+  Run run(o);
+  std::string error;
+  ClientList clients;
+  std::vector<std::string> replies;
+  constexpr uint64_t kParents = 100;
+  constexpr uint64_t kChildren = 1000;
+  if (!connect_requesters(run, kClients, &clients, &replies, &error)) {
+    std::printf("scenario=db_constraints status=error note=connect\n");
+    report_error("db_constraints", error);
+    return false;
+  }
+  bool all_ok = true;
+  auto pump = [&](uint64_t total, const MakeRequest& make) {
+    PumpOutcome r = run_pump(run, clients, replies, total, make);
+    if (r.status != "ok" || r.failed_answers > 0) {
+      all_ok = false;
+      report_error("db_constraints", r.status + " " + r.error + " " + r.first_failure);
+    }
+    return r;
+  };
+  auto admin = [&](const std::string& topic, const std::string& payload) {
+    if (!call_once(run, clients, replies, topic, payload, &error)) {
+      report_error("db_constraints", error);
+      all_ok = false;
+    }
+  };
+  pump(kParents, [](uint64_t k, std::string* topic, std::string* payload) {
+    *topic = "$DB/cparent/create";
+    *payload = "{\"id\":\"p" + std::to_string(k) + "\"}";
+  });
+  admin("$DB/_admin/constraint/cchild/add",
+        R"({"type":"unique","name":"u_email","fields":["email"]})");
+  admin(
+      "$DB/_admin/constraint/cchild/add",
+      R"({"type":"foreign_key","name":"fk_parent","field":"parent_id","target_entity":"cparent"})");
+  // The same ~230-byte record for both entities, pointing at one of the parents. The two
+  // workloads alternate in halves, so neither gets the emptier database or the warmer cache.
+  auto child = [](const std::string& entity, uint64_t from) {
+    return [entity, from](uint64_t k, std::string* topic, std::string* payload) {
+      *topic = "$DB/" + entity + "/create";
+      *payload = make_record(record_id(from + k), from + k);
+      payload->insert(payload->size() - 1,
+                      ",\"parent_id\":\"p" + std::to_string((from + k) % kParents) + "\"");
+    };
+  };
+  const uint64_t records = scaled(o, 100'000, 2'000);
+  const uint64_t half = records / 2;
+  PumpOutcome plain, constrained;
+  for (uint64_t from : {uint64_t{0}, half}) {
+    PumpOutcome p = pump(half, child("cplain", from));
+    PumpOutcome c = pump(half, child("cchild", from));
+    plain.seconds += p.seconds;
+    constrained.seconds += c.seconds;
+    plain.p50_us = std::max(plain.p50_us, p.p50_us);
+    constrained.p50_us = std::max(constrained.p50_us, c.p50_us);
+  }
+  plain.rate = plain.seconds > 0 ? static_cast<double>(2 * half) / plain.seconds : 0;
+  constrained.rate =
+      constrained.seconds > 0 ? static_cast<double>(2 * half) / constrained.seconds : 0;
+  Line line("db_constraints");
+  line.add("status", all_ok ? "ok" : "error");
+  line.add("records", 2 * half);
+  line.add("plain_rate", plain.rate, 0);
+  line.add("constrained_rate", constrained.rate, 0);
+  line.add("ratio", plain.rate > 0 ? constrained.rate / plain.rate : 0.0, 3);
+  line.add("overhead_pct", plain.rate > 0 ? (1.0 - constrained.rate / plain.rate) * 100 : 0.0, 1);
+  line.add("plain_p50_us_max_half", plain.p50_us, 0);
+  line.add("constrained_p50_us_max_half", constrained.p50_us, 0);
+  line.print();
+
+  // Cascade: one parent, kChildren children, one delete.
+  admin("$DB/croot/create", R"({"id":"root"})");
+  admin("$DB/_admin/constraint/cleaf/add",
+        R"({"type":"foreign_key","name":"fk_root","field":"root_id","target_entity":"croot",)"
+        R"("on_delete":"cascade"})");
+  pump(kChildren, [](uint64_t k, std::string* topic, std::string* payload) {
+    *topic = "$DB/cleaf/create";
+    *payload = "{\"id\":\"l" + std::to_string(k) +
+               "\",\"root_id\":\"root\",\"n\":" + std::to_string(k) + "}";
+  });
+  int64_t start = now_ns();
+  admin("$DB/croot/root/delete", "{}");
+  double cascade_ms = static_cast<double>(now_ns() - start) / 1e6;
+  Line cascade("db_cascade_delete");
+  cascade.add("status", all_ok ? "ok" : "error");
+  cascade.add("children", kChildren);
+  cascade.add("ms", cascade_ms, 2);
+  cascade.print();
+  run.disconnect_all(clients);
+  return all_ok;
+}
+
 }  // namespace topicdb::bench

@@ -14,5 +14,8 @@ namespace topicdb::bench {
 // records and again at 1M (or the --db-records count).
 bool db_scenario(const std::string& name, const Options& options);
 bool db_scale_scenario(const std::string& name, const Options& options);
+// "db_constraints": creates/s with a unique and a foreign-key constraint against the same
+// creates without (ratio), and the time of a cascade delete of one parent with 1,000 children.
+bool db_constraints_scenario(const std::string& name, const Options& options);
 
 }  // namespace topicdb::bench

@@ -350,7 +350,7 @@ bool idle_memory_scenario(const std::string& name, const Options& o) {
 }  // namespace
 
 const std::vector<std::string>& db_scenario_names() {
-  static const std::vector<std::string> kNames = {"db", "db_scale"};
+  static const std::vector<std::string> kNames = {"db", "db_scale", "db_constraints"};
   return kNames;
 }
 
@@ -372,6 +372,7 @@ bool run_scenario(const std::string& name, const Options& o) {
   if (name == "fanin_with_100k_subs") return fanin_with_subs_scenario(name, o);
   if (name == "db") return db_scenario(name, o);
   if (name == "db_scale") return db_scale_scenario(name, o);
+  if (name == "db_constraints") return db_constraints_scenario(name, o);
   std::fprintf(stderr, "topicdb_load: unknown scenario '%s'\n", name.c_str());
   return false;
 }

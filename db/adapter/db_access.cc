@@ -9,15 +9,6 @@
 
 namespace topicdb::db::adapter {
 
-namespace {
-
-bool is_admin_operation(Operation op) {
-  return op == Operation::kSchemaSet || op == Operation::kSchemaGet || op == Operation::kIndexAdd ||
-         op == Operation::kIndexList;
-}
-
-}  // namespace
-
 DbAccess::DbAccess(AuthorizerSource authorizer, DbAccessOptions options)
     : authorizer_(std::move(authorizer)),
       options_(std::move(options)),

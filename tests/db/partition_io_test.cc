@@ -186,3 +186,50 @@ TEST_F(DbPartitionIoTest, ImportIsAllOrNothingAndReplacesThePartition) {
 
 }  // namespace
 }  // namespace topicdb::db
+
+namespace topicdb::db {
+namespace {
+
+TEST_F(DbPartitionIoTest, UniqueAndReverseIndexRowsTravelWithTheirPartition) {
+  ASSERT_EQ(create("posts", {{"id", "p"}}).code, 200);
+  ASSERT_EQ(run(make(Operation::kConstraintAdd, "comments", "",
+                     Json::parse(R"({"type":"unique","name":"u","fields":["n"]})")))
+                .code,
+            200);
+  ASSERT_EQ(run(make(Operation::kConstraintAdd, "comments", "",
+                     Json::parse(R"({"type":"foreign_key","name":"fk","field":"post_id",
+                                     "target_entity":"posts"})")))
+                .code,
+            200);
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_EQ(
+        create("comments", {{"id", "c" + std::to_string(i)}, {"n", i}, {"post_id", "p"}}).code,
+        200);
+  }
+  open_copy();
+  for (int p = 0; p < kPartitionCount; ++p) {
+    ASSERT_TRUE(import_items(copy_.get(), p, export_items(p)).is_ok());
+  }
+  for (const char* sql :
+       {"SELECT entity, constraint_name, key, record_id, partition FROM db_unique ORDER BY 1,2,3",
+        "SELECT child_entity, fk_name, parent_id, child_id, partition FROM db_fk_refs "
+        "ORDER BY 1,2,3,4"}) {
+    auto source =
+        on<std::vector<std::string>>(store_.get(), [&](sqlite3* db) { return rows(db, sql); });
+    EXPECT_EQ(source.size(), 50u) << sql;
+    EXPECT_EQ(on<std::vector<std::string>>(copy_.get(), [&](sqlite3* db) { return rows(db, sql); }),
+              source)
+        << sql;
+  }
+  // Importing a partition again replaces its rows rather than adding to them.
+  int p = partition_of("comments", "c1");
+  ASSERT_TRUE(import_items(copy_.get(), p, export_items(p)).is_ok());
+  EXPECT_EQ(on<int64_t>(copy_.get(),
+                        [](sqlite3* db) {
+                          return *storage::sqlite::query_int(db, "SELECT count(*) FROM db_unique");
+                        }),
+            50);
+}
+
+}  // namespace
+}  // namespace topicdb::db

@@ -35,6 +35,10 @@ TEST(RequestParserTest, EveryOperationTopic) {
       {"_admin/schema/users/get", Operation::kSchemaGet, "users", ""},
       {"_admin/index/users/add", Operation::kIndexAdd, "users", ""},
       {"_admin/index/users/list", Operation::kIndexList, "users", ""},
+      {"_admin/constraint/users/add", Operation::kConstraintAdd, "users", ""},
+      {"_admin/constraint/users/list", Operation::kConstraintList, "users", ""},
+      {"_admin/constraint/users/remove", Operation::kConstraintRemove, "users", ""},
+      {"_admin/verify", Operation::kVerify, "", ""},
   };
   for (const Case& c : cases) {
     ParsedRequest p = parse(c.path);
@@ -52,7 +56,8 @@ TEST(RequestParserTest, EveryOperationTopic) {
 TEST(RequestParserTest, UnknownOperationsAre400) {
   for (const char* path :
        {"", "users", "users/u1/frobnicate", "users/u1/update/x", "_admin/schema/users/drop",
-        "_admin/table/users/set", "_admin/schema", "_events/stream", "_events"}) {
+        "_admin/table/users/set", "_admin/schema", "_events/stream", "_events",
+        "_admin/constraint/users/drop", "_admin/verify/x"}) {
     expect_error(parse(path), 400, "unknown operation");
   }
 }

@@ -1,0 +1,94 @@
+// ConstraintEnforcer: the store manager's write-side rules. Inside the store thread's
+// transaction of each write it checks not_null, foreign keys and unique constraints, keeps
+// the unique table (db_unique) and the foreign-key reverse index (db_fk_refs) exactly in step
+// with the record, and plans what deleting a record does to the records that reference it.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <array>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "db/answer.h"
+#include "db/metadata.h"
+#include "storage/sqlite_helpers.h"
+
+namespace topicdb::db {
+
+// One step of a delete: a record to delete, or fields of a record to set to null.
+struct DeleteStep {
+  enum class Kind { kDelete, kSetNull };
+  Kind kind = Kind::kDelete;
+  std::string entity;
+  std::string id;
+  std::vector<std::string> null_fields;  // kSetNull
+};
+
+// What deleting one record does, computed from the parent's side as an explicit list of
+// operations (the root's delete first, then cascaded deletes in breadth-first order, then the
+// set_null updates), so a cluster could later drive the same plan across partitions.
+struct DeletePlan {
+  std::vector<DeleteStep> steps;
+};
+
+// Store thread only; borrows the catalog (its constraints are the ones enforced).
+class ConstraintEnforcer {
+ public:
+  explicit ConstraintEnforcer(Catalog* catalog) : catalog_(catalog) {}
+
+  // Checks `record` (the whole record after a create or update of entity/id) against the
+  // entity's constraints. A violation sets *refusal to a 409 naming the constraint and the
+  // offending value; writes nothing either way.
+  Status check(sqlite3* db, const std::string& entity, const std::string& id, const Json& record,
+               int64_t now_ms, std::optional<Answer>* refusal);
+  // Writes the record's unique and reverse-index rows; `old` (an update: the record before it)
+  // has its rows replaced where they differ. Call after check() passed.
+  Status index_record(sqlite3* db, const std::string& entity, const std::string& id, int partition,
+                      const Json& record, const Json* old);
+  // Removes the rows of the record whose stored body is `old_body`, and a held expiry.
+  Status unindex_record(sqlite3* db, const std::string& entity, const std::string& id,
+                        const std::string& old_body);
+
+  // Plans deleting entity/id: cascade follows every level (a visited set ends cycles and
+  // self-references); restrict refuses (409) while a child outside the plan remains (a child
+  // past its TTL deadline does not count: the plan deletes it); set_null refuses (409) when
+  // the field is also not-null or a required schema field.
+  Status plan_delete(sqlite3* db, const std::string& entity, const std::string& id, int64_t now_ms,
+                     DeletePlan* plan, std::optional<Answer>* refusal);
+
+  // True when writes of `entity` have anything to check or index.
+  bool has_rules(const std::string& entity) const;
+
+ private:
+  enum Statement : size_t {
+    kSelectUnique,
+    kInsertUnique,
+    kDeleteUniqueOfRecord,
+    kInsertRef,
+    kDeleteRefsOfChild,
+    kSelectChildren,
+    kParentExists,
+    kSelectExpiry,
+    kDeleteHeld,
+    kStatementCount,
+  };
+  Status prepare(sqlite3* db);
+  // Replaces the rows of `old` by those of `record` (either may be null) where they differ.
+  Status write_rows(sqlite3* db, const std::string& entity, const std::string& id, int partition,
+                    const Json* record, const Json* old);
+  sqlite3_stmt* stmt(Statement which) { return statements_[which].get(); }
+  Status record_live(sqlite3* db, const std::string& entity, const std::string& id, int64_t now_ms,
+                     bool* live);
+
+  Catalog* catalog_;
+  sqlite3* prepared_for_ = nullptr;
+  std::array<storage::sqlite::StatementPtr, kStatementCount> statements_;
+};
+
+// The message and data of a 409 for `constraint` refusing `value` (shared with the admin).
+std::string describe_value(const Constraint& constraint, const Json& record);
+
+}  // namespace topicdb::db
