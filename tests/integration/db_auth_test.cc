@@ -3,9 +3,10 @@
 // naming entity and operation when refused), events and replay needing read on
 // "$DB/{entity}/events/#", $DB/_admin/... for --admin-user only, the protections no ACL can
 // lift, and --ownership isolating two users' records in reads, lists, writes, events (also
-// to an offline persistent session), replay and includes.
+// to an offline persistent session), replay, includes and cascades.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -454,6 +455,40 @@ TEST_F(DbAuthTest, OwnedRecordsEventsReplayAndIncludesReachOnlyTheirOwner) {
   ASSERT_TRUE(is_ok(orders));
   ASSERT_EQ(orders["data"].size(), 1u);
   EXPECT_FALSE(orders["data"][0].contains("notes")) << orders.dump();
+}
+
+TEST_F(DbAuthTest, ACascadesEventsReachOnlyTheOwnersOfTheRecordsItDeletes) {
+  ASSERT_TRUE(start_secured());
+  DbUser alice(port(), "a", "alice");
+  DbUser bob(port(), "b", "bob");
+  DbUser root(port(), "r", "root");
+  ASSERT_TRUE(alice.connect());
+  ASSERT_TRUE(bob.connect());
+  ASSERT_TRUE(root.connect());
+  ASSERT_TRUE(is_ok(root.request("$DB/_admin/constraint/notes/add", {{"type", "foreign_key"},
+                                                                     {"name", "fk_order"},
+                                                                     {"field", "order_id"},
+                                                                     {"target_entity", "orders"},
+                                                                     {"target_field", "id"},
+                                                                     {"on_delete", "cascade"}})));
+  ASSERT_TRUE(is_ok(alice.request("$DB/orders/create", {{"id", "o1"}})));
+  ASSERT_TRUE(is_ok(alice.request("$DB/notes/create", {{"id", "na"}, {"order_id", "o1"}})));
+  ASSERT_TRUE(is_ok(bob.request("$DB/notes/create", {{"id", "nb"}, {"order_id", "o1"}})));
+  for (DbUser* u : {&alice, &bob, &root}) {
+    ASSERT_TRUE(u->client().subscribe({v5::sub("$DB/notes/events/#", 1)}, 0, {1}));
+  }
+
+  // alice's delete of the order cascades into both notes: each note's delete event goes to
+  // its owner (and the admin) only, and her answer names no record of bob's.
+  Json deleted = alice.request("$DB/orders/o1/delete", Json::object());
+  ASSERT_TRUE(is_ok(deleted));
+  EXPECT_EQ(deleted.dump().find("nb"), std::string::npos) << deleted.dump();
+  EXPECT_EQ(ids_of(alice.events(milliseconds(1000))), std::vector<std::string>{"na"});
+  EXPECT_EQ(ids_of(bob.events(milliseconds(1000))), std::vector<std::string>{"nb"});
+  std::vector<std::string> all = ids_of(root.events(milliseconds(1000)));
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(all, (std::vector<std::string>{"na", "nb"}));
+  EXPECT_TRUE(is_error(root.request("$DB/notes/nb", Json::object()), 404));
 }
 
 }  // namespace
