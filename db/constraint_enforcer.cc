@@ -32,6 +32,7 @@ constexpr const char* kStatementSql[] = {
     "(expires_at_ms IS NULL OR expires_at_ms > ?3)",
     "SELECT expires_at_ms FROM db_records WHERE entity=?1 AND id=?2",
     "DELETE FROM db_expiry_held WHERE entity=?1 AND id=?2",
+    "DELETE FROM db_fk_refs WHERE child_entity=?1 AND fk_name=?2 AND parent_id=?3",
 };
 
 // Binds without copying: every bound string outlives the step.
@@ -196,9 +197,11 @@ std::optional<std::string> row_value(const Constraint& c, const Json& record) {
 }  // namespace
 
 Status ConstraintEnforcer::write_rows(sqlite3* db, const std::string& entity, const std::string& id,
-                                      int partition, const Json* record, const Json* old) {
+                                      int partition, const Json* record, const Json* old,
+                                      const std::string& skip_fk) {
   for (const Constraint& c : catalog_->constraints().of(entity)) {
     if (c.kind == ConstraintKind::kNotNull) continue;
+    if (c.kind == ConstraintKind::kForeignKey && !skip_fk.empty() && c.name == skip_fk) continue;
     bool unique = c.kind == ConstraintKind::kUnique;
     std::optional<std::string> now = record ? row_value(c, *record) : std::nullopt;
     std::optional<std::string> before = old ? row_value(c, *old) : std::nullopt;
@@ -233,13 +236,25 @@ Status ConstraintEnforcer::index_record(sqlite3* db, const std::string& entity,
 }
 
 Status ConstraintEnforcer::unindex_record(sqlite3* db, const std::string& entity,
-                                          const std::string& id, const std::string& old_body) {
+                                          const std::string& id, const std::string& old_body,
+                                          const std::string& unlinked_fk) {
   bool referenced = !catalog_->constraints().referencing(entity).empty();
-  if (!has_rules(entity) && !referenced) return Status::ok();
+  // A cascaded child whose only row is the one its parent's range delete removed (the common
+  // case) needs no parse of its body.
+  bool has_rows = false;
+  for (const Constraint& c : catalog_->constraints().of(entity)) {
+    if (c.kind == ConstraintKind::kNotNull) continue;
+    if (c.kind == ConstraintKind::kForeignKey && !unlinked_fk.empty() && c.name == unlinked_fk) {
+      continue;
+    }
+    has_rows = true;
+    break;
+  }
+  if (!has_rows && !referenced) return Status::ok();
   TDB_RETURN_IF_ERROR(prepare(db));
-  if (has_rules(entity)) {
+  if (has_rows) {
     Json old = Json::parse(old_body, nullptr, /*allow_exceptions=*/false);
-    TDB_RETURN_IF_ERROR(write_rows(db, entity, id, 0, nullptr, &old));
+    TDB_RETURN_IF_ERROR(write_rows(db, entity, id, 0, nullptr, &old, unlinked_fk));
   }
   if (referenced) {
     sqlite3_stmt* s = stmt(kDeleteHeld);
@@ -248,6 +263,17 @@ Status ConstraintEnforcer::unindex_record(sqlite3* db, const std::string& entity
     TDB_RETURN_IF_ERROR(step_done(db, s, "remove held expiry"));
   }
   return Status::ok();
+}
+
+Status ConstraintEnforcer::unlink_children(sqlite3* db, const std::string& child_entity,
+                                           const std::string& fk_name,
+                                           const std::string& parent_id) {
+  TDB_RETURN_IF_ERROR(prepare(db));
+  sqlite3_stmt* s = stmt(kDeleteRefsOfParent);
+  bind_str(s, 1, child_entity);
+  bind_str(s, 2, fk_name);
+  bind_str(s, 3, parent_id);
+  return step_done(db, s, "remove references of a parent");
 }
 
 Status ConstraintEnforcer::plan_delete(sqlite3* db, const std::string& entity,
@@ -265,7 +291,7 @@ Status ConstraintEnforcer::plan_delete(sqlite3* db, const std::string& entity,
     Key child;
   };
   std::set<Key> deleting = {{entity, id}};
-  std::deque<Key> queue = {{entity, id}};
+  std::deque<std::pair<Key, size_t>> queue = {{{entity, id}, 0}};  // with the parent's step
   std::vector<Edge> restricted;
   std::vector<Edge> nulled;
   // Breadth-first over cascade edges; then restrict edges: a child past its TTL deadline is
@@ -273,7 +299,8 @@ Status ConstraintEnforcer::plan_delete(sqlite3* db, const std::string& entity,
   // own children in another round. Any other child outside the plan refuses the delete.
   while (!queue.empty()) {
     while (!queue.empty()) {
-      Key parent = std::move(queue.front());
+      Key parent = std::move(queue.front().first);
+      size_t parent_step = queue.front().second;
       queue.pop_front();
       for (const Constraint* fk : catalog_->constraints().referencing(parent.first)) {
         std::vector<std::string> children;
@@ -287,6 +314,11 @@ Status ConstraintEnforcer::plan_delete(sqlite3* db, const std::string& entity,
           while ((rc = sqlite3_step(s)) == SQLITE_ROW) children.push_back(column_bytes(s, 0));
           if (rc != SQLITE_DONE) return sqlite_status(db, "read references");
         }
+        // Every child of a cascade is deleted by the plan (here or, reached first through
+        // another parent, earlier), so its row naming this parent goes in one range delete.
+        if (fk->on_delete == OnDelete::kCascade && !children.empty()) {
+          plan->steps[parent_step].unlink_children.emplace_back(fk->entity, fk->name);
+        }
         for (std::string& child_id : children) {
           Key child{fk->entity, std::move(child_id)};
           if (fk->on_delete == OnDelete::kRestrict) {
@@ -294,8 +326,9 @@ Status ConstraintEnforcer::plan_delete(sqlite3* db, const std::string& entity,
           } else if (fk->on_delete == OnDelete::kSetNull) {
             nulled.push_back({fk, parent, std::move(child)});
           } else if (deleting.insert(child).second) {
-            plan->steps.push_back({DeleteStep::Kind::kDelete, child.first, child.second, {}});
-            queue.push_back(std::move(child));
+            plan->steps.push_back(
+                {DeleteStep::Kind::kDelete, child.first, child.second, {}, {}, fk->name});
+            queue.emplace_back(std::move(child), plan->steps.size() - 1);
           }
         }
       }
@@ -318,7 +351,7 @@ Status ConstraintEnforcer::plan_delete(sqlite3* db, const std::string& entity,
       if (expired) {
         deleting.insert(edge.child);
         plan->steps.push_back({DeleteStep::Kind::kDelete, edge.child.first, edge.child.second, {}});
-        queue.push_back(edge.child);
+        queue.emplace_back(edge.child, plan->steps.size() - 1);
         continue;
       }
       *refusal = Answer::conflict(

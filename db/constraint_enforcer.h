@@ -25,6 +25,12 @@ struct DeleteStep {
   std::string entity;
   std::string id;
   std::vector<std::string> null_fields;  // kSetNull
+  // kDelete: the (child entity, foreign key) pairs whose reverse-index rows naming this record
+  // go in one range delete with it; every such child is a later kDelete step of the plan.
+  std::vector<std::pair<std::string, std::string>> unlink_children;
+  // kDelete reached through a cascade: the foreign key of `entity` whose row the parent's
+  // range delete removed, so deleting this record need not look for it.
+  std::string unlinked_fk;
 };
 
 // What deleting one record does, computed from the parent's side as an explicit list of
@@ -48,9 +54,15 @@ class ConstraintEnforcer {
   // has its rows replaced where they differ. Call after check() passed.
   Status index_record(sqlite3* db, const std::string& entity, const std::string& id, int partition,
                       const Json& record, const Json* old);
-  // Removes the rows of the record whose stored body is `old_body`, and a held expiry.
+  // Removes the rows of the record whose stored body is `old_body`, and a held expiry; the
+  // row of foreign key `unlinked_fk` (a DeleteStep's) is gone already. The body is parsed
+  // only when another unique or foreign-key row remains to remove.
   Status unindex_record(sqlite3* db, const std::string& entity, const std::string& id,
-                        const std::string& old_body);
+                        const std::string& old_body, const std::string& unlinked_fk = {});
+  // Removes every reverse-index row of (child_entity, fk_name) naming `parent_id` (a
+  // DeleteStep's unlink_children: one range delete instead of one per child).
+  Status unlink_children(sqlite3* db, const std::string& child_entity, const std::string& fk_name,
+                         const std::string& parent_id);
 
   // Plans deleting entity/id: cascade follows every level (a visited set ends cycles and
   // self-references); restrict refuses (409) while a child outside the plan remains (a child
@@ -73,12 +85,13 @@ class ConstraintEnforcer {
     kParentExists,
     kSelectExpiry,
     kDeleteHeld,
+    kDeleteRefsOfParent,
     kStatementCount,
   };
   Status prepare(sqlite3* db);
   // Replaces the rows of `old` by those of `record` (either may be null) where they differ.
   Status write_rows(sqlite3* db, const std::string& entity, const std::string& id, int partition,
-                    const Json* record, const Json* old);
+                    const Json* record, const Json* old, const std::string& skip_fk = {});
   sqlite3_stmt* stmt(Statement which) { return statements_[which].get(); }
   Status record_live(sqlite3* db, const std::string& entity, const std::string& id, int64_t now_ms,
                      bool* live);

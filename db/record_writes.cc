@@ -388,13 +388,17 @@ Status RecordWriter::remove(sqlite3* db, const std::string& entity, const std::s
 Status RecordWriter::apply_plan(sqlite3* db, const DeletePlan& plan, const std::string& client_id,
                                 int64_t now_ms, std::vector<ChangeEvent>* events) {
   for (const DeleteStep& step : plan.steps) {
+    for (const auto& [child_entity, fk_name] : step.unlink_children) {
+      TDB_RETURN_IF_ERROR(enforcer_.unlink_children(db, child_entity, fk_name, step.id));
+    }
     Stored stored;
     bool found = false;
     TDB_RETURN_IF_ERROR(select(db, step.entity, step.id, &stored, &found));
     if (!found) continue;
     if (step.kind == DeleteStep::Kind::kDelete) {
       TDB_RETURN_IF_ERROR(delete_row(db, step.entity, step.id));
-      TDB_RETURN_IF_ERROR(enforcer_.unindex_record(db, step.entity, step.id, stored.body));
+      TDB_RETURN_IF_ERROR(
+          enforcer_.unindex_record(db, step.entity, step.id, stored.body, step.unlinked_fk));
       TDB_RETURN_IF_ERROR(log_change(db, step.entity, step.id, stored.partition, "Delete",
                                      std::move(stored.body), client_id, now_ms, events));
       continue;

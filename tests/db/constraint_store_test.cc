@@ -164,6 +164,32 @@ TEST_F(DbConstraintTest, CascadeDeletesThreeLevelsInOneTransactionWithEvents) {
   EXPECT_EQ(verify().data["clean"], true);
 }
 
+// A cascade removes each parent's reverse-index rows in one range delete; a child's other rows
+// (a unique key, a second foreign key) still go with it.
+TEST_F(DbConstraintTest, CascadeRemovesEveryRowOfChildrenWithOtherConstraints) {
+  ASSERT_EQ(create("users", {{"id", "u"}}).code, 200);
+  ASSERT_EQ(create("tags", {{"id", "t"}}).code, 200);
+  fk("posts", "fk_author", "author_id", "users", "cascade");
+  fk("posts", "fk_tag", "tag_id", "tags", "restrict");
+  ASSERT_EQ(add("posts", R"({"type":"unique","name":"u_slug","fields":["slug"]})").code, 200);
+  ASSERT_EQ(
+      create("posts", {{"id", "p1"}, {"author_id", "u"}, {"tag_id", "t"}, {"slug", "a"}}).code,
+      200);
+  ASSERT_EQ(create("posts", {{"id", "p2"}, {"author_id", "u"}, {"slug", "b"}}).code, 200);
+  EXPECT_EQ(remove("tags", "t").code, 409) << "p1 still references the tag";
+
+  ASSERT_EQ(remove("users", "u").code, 200);
+  EXPECT_FALSE(exists("posts", "p1"));
+  EXPECT_FALSE(exists("posts", "p2"));
+  EXPECT_EQ(query("SELECT count(*) FROM db_fk_refs"), 0);
+  EXPECT_EQ(query("SELECT count(*) FROM db_unique"), 0);
+  EXPECT_EQ(remove("tags", "t").code, 200) << "the deleted child's tag reference is gone";
+  ASSERT_EQ(create("users", {{"id", "v"}}).code, 200);
+  EXPECT_EQ(create("posts", {{"id", "p3"}, {"author_id", "v"}, {"slug", "a"}}).code, 200)
+      << "the deleted child's unique value is free";
+  EXPECT_EQ(verify().data["clean"], true);
+}
+
 TEST_F(DbConstraintTest, SelfReferenceAndCycleTerminate) {
   ASSERT_EQ(create("nodes", {{"id", "root"}}).code, 200);
   fk("nodes", "fk_parent", "parent_id", "nodes", "cascade");
