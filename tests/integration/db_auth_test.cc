@@ -465,13 +465,13 @@ TEST_F(DbAuthTest, ACascadesEventsReachOnlyTheOwnersOfTheRecordsItDeletes) {
   ASSERT_TRUE(alice.connect());
   ASSERT_TRUE(bob.connect());
   ASSERT_TRUE(root.connect());
+  ASSERT_TRUE(is_ok(alice.request("$DB/orders/create", {{"id", "o1"}})));
   ASSERT_TRUE(is_ok(root.request("$DB/_admin/constraint/notes/add", {{"type", "foreign_key"},
                                                                      {"name", "fk_order"},
                                                                      {"field", "order_id"},
                                                                      {"target_entity", "orders"},
                                                                      {"target_field", "id"},
                                                                      {"on_delete", "cascade"}})));
-  ASSERT_TRUE(is_ok(alice.request("$DB/orders/create", {{"id", "o1"}})));
   ASSERT_TRUE(is_ok(alice.request("$DB/notes/create", {{"id", "na"}, {"order_id", "o1"}})));
   ASSERT_TRUE(is_ok(bob.request("$DB/notes/create", {{"id", "nb"}, {"order_id", "o1"}})));
   for (DbUser* u : {&alice, &bob, &root}) {
