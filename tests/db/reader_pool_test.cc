@@ -56,6 +56,7 @@ TEST_F(ReaderPoolTest, RunsReadsOnReaderThreadsAndAnswersOnTheLoopThread) {
         },
         [&](Answer answer) {
           done_threads.push_back(std::this_thread::get_id());
+          EXPECT_TRUE(answer.parse_data_text());
           answers.push_back(std::move(answer));
         });
   }
