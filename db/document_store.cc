@@ -200,7 +200,7 @@ class DocumentStore::Impl {
          client = std::move(request.client_id), now](sqlite3* db, WriteResult* result) {
           return writer->records.create(db, entity, std::move(*input), client, now, result);
         },
-        std::move(done));
+        std::move(done), /*answer_with_event_text=*/true);
   }
 
   void update(Request request, Done done) {
@@ -274,7 +274,9 @@ class DocumentStore::Impl {
   }
 
   // Runs `fn` in a store submission; answers once committed, then queues its events.
-  void submit_write(WriteFn fn, Done done) {
+  // `answer_with_event_text` (creates): the created record's event carries the text the
+  // store wrote; the answer takes that text instead of dumping the record again.
+  void submit_write(WriteFn fn, Done done, bool answer_with_event_text = false) {
     auto result = std::make_shared<WriteResult>();
     ++in_flight_;
     store_->submit(
@@ -287,11 +289,18 @@ class DocumentStore::Impl {
             return Status::internal(fmt::format("db: write failed: {}", e.what()));
           }
         },
-        [this, result, done = std::move(done)](uint64_t ticket, const Status& status) {
+        [this, result, done = std::move(done), answer_with_event_text](uint64_t ticket,
+                                                                       const Status& status) {
           --in_flight_;
           if (!status) {
             done(Answer::unavailable("the store is failing: " + status.message()));
             return;
+          }
+          if (answer_with_event_text && result->answer.is_ok() && !result->events.empty() &&
+              result->events.back().operation == "Create") {
+            // A create's own event comes last (an expired record it replaced went before).
+            result->answer.data_text = result->events.back().data_json;
+            result->answer.data = nullptr;
           }
           done(std::move(result->answer));
           for (ChangeEvent& event : result->events) queue_event(ticket, std::move(event));

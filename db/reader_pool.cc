@@ -20,6 +20,8 @@ namespace topicdb::db {
 namespace {
 
 constexpr int kBusyTimeoutMs = 5000;
+// Most reads one reader runs in one transaction.
+constexpr size_t kMaxBatch = 32;
 
 struct DbCloser {
   void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
@@ -113,40 +115,54 @@ class ReaderPool::Impl {
   void run(sqlite3* db) {
     StatementCache cache(db);
     StatementCache::ThreadBinding binding(&cache);
+    std::vector<Job> jobs;
+    std::vector<Outcome> outcomes;
     for (;;) {
-      Job job;
+      bool wake_another = false;
       {
         std::unique_lock lock(mu_);
         ++idle_;
         work_cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
         --idle_;
         if (queue_.empty()) return;  // stopping; close() took what was left
-        job = std::move(queue_.front());
-        queue_.pop_front();
+        // A share of the queue, run in one transaction and answered with one wake-up of the
+        // loop: BEGIN/COMMIT and the wake-up cost as much as a point read. Idle readers keep
+        // a share of their own.
+        const size_t take = std::min(
+            kMaxBatch, std::max<size_t>(1, queue_.size() / (static_cast<size_t>(idle_) + 1)));
+        for (size_t i = 0; i < take; ++i) {
+          jobs.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+        wake_another = !queue_.empty() && idle_ > 0;
       }
-      Answer answer = run_one(db, job.work);
-      job.work = nullptr;  // what the closure owns dies on this thread
-      completed_.fetch_add(1, std::memory_order_relaxed);
+      if (wake_another) work_cv_.notify_one();
+      run_batch(db, jobs, &outcomes);
+      jobs.clear();  // what the closures own dies on this thread
+      completed_.fetch_add(outcomes.size(), std::memory_order_relaxed);
       {
         std::lock_guard lock(mu_);
-        outcomes_.push_back({std::move(answer), std::move(job.done)});
+        for (Outcome& outcome : outcomes) outcomes_.push_back(std::move(outcome));
       }
+      outcomes.clear();
       uv_async_send(async_);
     }
   }
 
-  static Answer run_one(sqlite3* db, const Work& work) {
-    {
-      Statement begin = Statement::prepare(db, "BEGIN");
-      if (!begin || sqlite3_step(begin.get()) != SQLITE_DONE) return sqlite_failure(db, "BEGIN");
-    }
-    Answer answer;
-    try {
-      answer = work(db);
-    } catch (const std::exception& e) {
-      // Library exceptions (json) stop here: no exception crosses the reader thread.
-      log::error("database readers: a read failed: {}", e.what());
-      answer = Answer::unavailable(fmt::format("database: read failed: {}", e.what()));
+  // One read transaction for the whole batch. Its snapshot is taken after every job in it
+  // was submitted (they were all queued when the reader took them), so each still sees the
+  // writes answered before it was submitted. A job whose failure ended the transaction
+  // leaves the next one to begin another.
+  static void run_batch(sqlite3* db, std::vector<Job>& jobs, std::vector<Outcome>* outcomes) {
+    for (Job& job : jobs) {
+      Answer answer;
+      if (sqlite3_get_autocommit(db) != 0 && !begin(db)) {
+        answer = sqlite_failure(db, "BEGIN");
+      } else {
+        answer = run_one(db, job.work);
+      }
+      job.work = nullptr;
+      outcomes->push_back({std::move(answer), std::move(job.done)});
     }
     if (sqlite3_get_autocommit(db) == 0) {
       Statement commit = Statement::prepare(db, "COMMIT");
@@ -155,7 +171,21 @@ class ReaderPool::Impl {
         sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
       }
     }
-    return answer;
+  }
+
+  static bool begin(sqlite3* db) {
+    Statement begin = Statement::prepare(db, "BEGIN");
+    return begin && sqlite3_step(begin.get()) == SQLITE_DONE;
+  }
+
+  static Answer run_one(sqlite3* db, const Work& work) {
+    try {
+      return work(db);
+    } catch (const std::exception& e) {
+      // Library exceptions (json) stop here: no exception crosses the reader thread.
+      log::error("database readers: a read failed: {}", e.what());
+      return Answer::unavailable(fmt::format("database: read failed: {}", e.what()));
+    }
   }
 
   static void on_async(uv_async_t* handle) { static_cast<Impl*>(handle->data)->deliver(); }

@@ -2,10 +2,11 @@
 // committed snapshot and never blocks the writer), each on a thread of its own. Results
 // come back to the loop thread through a uv_async_t, like StoreThread's.
 //
-// Work goes into one queue that every reader takes from (the first idle reader runs the
-// next item), each item in its own BEGIN ... COMMIT: one snapshot, taken after the item was
-// submitted, so a read submitted after a write's answer sees that write. Each connection
-// keeps its prepared statements (StatementCache), bound to its thread while the Work runs.
+// Work goes into one queue that every reader takes from (the first idle reader takes the
+// next items, up to a batch), each batch in one BEGIN ... COMMIT: one snapshot, taken after
+// its items were submitted, so a read submitted after a write's answer sees that write. Each
+// connection keeps its prepared statements (StatementCache), bound to its thread while the Work
+// runs.
 //
 // Handle lifetime as StoreThread's: the uv_async_t is a heap block freed by its uv_close
 // callback and is unreferenced (the pool alone does not keep the loop alive); the owner runs

@@ -218,7 +218,11 @@ void DbTopicHandler::on_publish(broker::ReservedPublish p, broker::ReservedCompl
               std::string envelope = answer.to_envelope(to.request_id);
               send_answer(to, envelope);
               done(Status::ok());
-              if (hooked) hooked->after(answer);
+              if (hooked) {
+                // Plugins look into the answer's value (a create's comes as text).
+                answer.parse_data_text();
+                hooked->after(answer);
+              }
               if (entry) {
                 for (auto& waiter : dedupe_.finish(entry, std::move(envelope)))
                   waiter(entry->envelope);

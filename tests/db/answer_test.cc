@@ -24,5 +24,16 @@ TEST(DbAnswerTest, RequestIdIsEchoedAndEscaped) {
             R"({"status":"ok","data":[],"request_id":"a\"b"})");
 }
 
+TEST(DbAnswerTest, DataTextIsSplicedAsItIsAndParsesOnRequest) {
+  Answer a = Answer::ok_text(R"({"id":"u1","b":[1,2.5]})");
+  EXPECT_EQ(a.to_envelope(std::string("x")),
+            R"({"status":"ok","data":{"id":"u1","b":[1,2.5]},"request_id":"x"})");
+  ASSERT_TRUE(a.parse_data_text());
+  EXPECT_TRUE(a.data_text.empty());
+  EXPECT_EQ(a.data["b"][1], 2.5);
+  Answer bad = Answer::ok_text("{nope");
+  EXPECT_FALSE(bad.parse_data_text());
+}
+
 }  // namespace
 }  // namespace topicdb::db

@@ -67,6 +67,10 @@ class DocumentStoreTest : public storage::testing::StoreTest {
     std::optional<Answer> answer;
     docs_->execute(std::move(request), [&](Answer a) { answer = std::move(a); });
     EXPECT_TRUE(run_loop_until([&] { return answer.has_value(); })) << "no answer";
+    // Reads answer with the stored text (data_text); the tests look into the value.
+    if (answer) {
+      EXPECT_TRUE(answer->parse_data_text()) << answer->data_text;
+    }
     return answer.value_or(Answer::error(599, "no answer"));
   }
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,27 @@ TEST_F(DbDocumentStoreTest, CreateAssignsTimeOrderedIdAndVersionOne) {
   EXPECT_EQ(sink_.events[0].id, id);
   EXPECT_EQ(sink_.events[0].client_id, "client-1");
   EXPECT_EQ(Json::parse(sink_.events[0].data_json), first.data);
+}
+
+// The create's answer is the text the store wrote (its event carries it): no second dump,
+// and a plain read of the record answers with the same text.
+TEST_F(DbDocumentStoreTest, CreateAnswersWithTheStoredText) {
+  std::optional<Answer> created;
+  docs_->execute(make(Operation::kCreate, "users", "", {{"id", "u1"}, {"n", 1.25}}),
+                 [&](Answer a) { created = std::move(a); });
+  ASSERT_TRUE(run_loop_until([&] { return created.has_value(); }));
+  ASSERT_EQ(created->code, 200) << created->message;
+  EXPECT_TRUE(created->data.is_null());
+  EXPECT_EQ(Json::parse(created->data_text), Json::parse(R"({"id":"u1","n":1.25,"_version":1})"));
+  std::optional<Answer> read_back;
+  docs_->execute(make(Operation::kRead, "users", "u1", Json::object()),
+                 [&](Answer a) { read_back = std::move(a); });
+  ASSERT_TRUE(run_loop_until([&] { return read_back.has_value(); }));
+  EXPECT_EQ(read_back->data_text, created->data_text);
+  ASSERT_TRUE(wait_events(1));
+  EXPECT_EQ(sink_.events[0].data_json, created->data_text);
+  // An error answer keeps its own form.
+  EXPECT_EQ(create("users", {{"id", "u1"}}).code, 409);
 }
 
 TEST_F(DbDocumentStoreTest, CreateWithExistingIdIsConflict) {

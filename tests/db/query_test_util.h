@@ -28,8 +28,9 @@ class QueryTest : public storage::testing::StoreTest {
  protected:
   void SetUp() override {
     StoreTest::SetUp();
-    auto store =
-        storage::StoreThread::open(&loop_, path_, {db_schema()}, {.durability = storage::Durability::kNone, .durability_interval_ms = 1});
+    auto store = storage::StoreThread::open(
+        &loop_, path_, {db_schema()},
+        {.durability = storage::Durability::kNone, .durability_interval_ms = 1});
     ASSERT_TRUE(store.is_ok()) << store.status().to_string();
     store_ = std::move(store).value();
     ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &writer_, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
@@ -107,7 +108,7 @@ class QueryTest : public storage::testing::StoreTest {
     request.entity = entity;
     request.id = id;
     request.body = std::move(body);
-    return run_read(reader_, request, now_ms);
+    return parsed(run_read(reader_, request, now_ms));
   }
 
   Answer list(const std::string& entity, Json body = Json::object(), QueryLimits limits = {},
@@ -116,7 +117,14 @@ class QueryTest : public storage::testing::StoreTest {
     request.op = Operation::kList;
     request.entity = entity;
     request.body = std::move(body);
-    return run_list(reader_, request, limits, now_ms);
+    return parsed(run_list(reader_, request, limits, now_ms));
+  }
+
+  // Plain reads and lists answer with the stored text (data_text); the tests look into the
+  // value. reads_test checks the text itself.
+  static Answer parsed(Answer answer) {
+    EXPECT_TRUE(answer.parse_data_text()) << answer.data_text;
+    return answer;
   }
 
   // The ids of a list answer, in order (fails the test on an error answer).

@@ -56,6 +56,7 @@ TEST_F(ReaderPoolTest, RunsReadsOnReaderThreadsAndAnswersOnTheLoopThread) {
         },
         [&](Answer answer) {
           done_threads.push_back(std::this_thread::get_id());
+          EXPECT_TRUE(answer.parse_data_text());
           answers.push_back(std::move(answer));
         });
   }
@@ -134,6 +135,42 @@ TEST_F(ReaderPoolTest, ConnectionsAreReadOnly) {
   EXPECT_EQ(answer->code, 400);
   EXPECT_NE(answer->message.find("readonly"), std::string::npos) << answer->message;
   EXPECT_EQ(query("SELECT count(*) FROM db_records"), 0);
+}
+
+// Reads queued while the reader is busy run as one batch in one transaction; a read that
+// ends that transaction leaves the next to begin another, so every read runs in one.
+TEST_F(ReaderPoolTest, AQueuedBatchRunsInATransactionEvenAfterOneEndsIt) {
+  put("users", "u1", {{"name", "ann"}});
+  open_pool(1);
+  std::promise<void> gate;
+  std::shared_future<void> opened = gate.get_future().share();
+  std::vector<Answer> answers;
+  pool_->submit(
+      [opened](sqlite3*) {
+        opened.wait();
+        return Answer::ok(nullptr);
+      },
+      [&](Answer a) { answers.push_back(std::move(a)); });
+  constexpr int kQueued = 10;
+  for (int i = 0; i < kQueued; ++i) {
+    pool_->submit(
+        [i](sqlite3* db) {
+          const bool in_transaction = sqlite3_get_autocommit(db) == 0;
+          if (i == 4) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+          return Answer::ok({i, in_transaction, count(db)});
+        },
+        [&](Answer a) { answers.push_back(std::move(a)); });
+  }
+  gate.set_value();
+  ASSERT_TRUE(run_loop_until([&] { return answers.size() == kQueued + 1; }));
+  for (int i = 0; i < kQueued; ++i) {
+    const Answer& answer = answers[i + 1];
+    ASSERT_EQ(answer.code, 200) << answer.message;
+    EXPECT_EQ(answer.data[0], i) << "answered in submission order";
+    EXPECT_EQ(answer.data[1], true) << "read " << i;
+    EXPECT_EQ(answer.data[2], 1) << "read " << i;
+  }
+  EXPECT_EQ(pool_->completed(), static_cast<uint64_t>(kQueued + 1));
 }
 
 TEST_F(ReaderPoolTest, AnExceptionInWorkIsA503AndTheReaderKeepsGoing) {

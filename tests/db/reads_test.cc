@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+
+#include "db/ownership.h"
 #include "tests/db/query_test_util.h"
 
 namespace topicdb::db {
@@ -77,6 +80,64 @@ TEST_F(ReadTest, BadOptionsAre400NamingThem) {
     EXPECT_NE(answer.message.find(c.names), std::string::npos)
         << c.body << " -> " << answer.message;
   }
+}
+
+// A plain read or list answers with the stored text as it is (no parse, no dump); anything
+// that reshapes the record, or an owner check, still goes through the parsed value.
+TEST_F(ReadTest, PlainReadsAndListsSpliceTheStoredText) {
+  put("users", "u1", {{"name", "ann"}, {"n", 1.5}});
+  put("users", "u2", {{"name", "bob"}});
+  std::string stored;
+  {
+    sqlite3_stmt* stmt = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(reader_, "SELECT body FROM db_records WHERE id='u1'", -1, &stmt,
+                                 nullptr),
+              SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+    stored = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+  }
+  Request request;
+  request.op = Operation::kRead;
+  request.entity = "users";
+  request.id = "u1";
+  Answer plain = run_read(reader_, request, testing::kNow);
+  ASSERT_EQ(plain.code, 200) << plain.message;
+  EXPECT_EQ(plain.data_text, stored);
+  EXPECT_TRUE(plain.data.is_null());
+  EXPECT_EQ(plain.to_envelope("r"), R"({"status":"ok","data":)" + stored + R"(,"request_id":"r"})");
+
+  request.body = {{"projection", {"name"}}};
+  Answer projected = run_read(reader_, request, testing::kNow);
+  EXPECT_TRUE(projected.data_text.empty());
+  EXPECT_EQ(projected.data, Json::parse(R"({"id":"u1","name":"ann"})"));
+
+  // An owned entity: the owner check reads the record's field, so the record is parsed.
+  request.body = Json::object();
+  auto scope = std::make_shared<OwnerScope>();
+  scope->user = "ann";
+  scope->fields["users"] = "name";
+  request.owner = scope;
+  Answer owned = run_read(reader_, request, testing::kNow);
+  EXPECT_TRUE(owned.data_text.empty());
+  EXPECT_EQ(owned.data["name"], "ann");
+  request.id = "u2";
+  EXPECT_EQ(run_read(reader_, request, testing::kNow).code, 404) << "another user's record";
+
+  Request list_request;
+  list_request.op = Operation::kList;
+  list_request.entity = "users";
+  list_request.body = {{"sort", {{{"field", "name"}, {"direction", "asc"}}}}};
+  Answer listed = run_list(reader_, list_request, {}, testing::kNow);
+  ASSERT_EQ(listed.code, 200) << listed.message;
+  EXPECT_EQ(listed.data_text.substr(0, stored.size() + 1), "[" + stored);
+  ASSERT_TRUE(listed.parse_data_text());
+  EXPECT_EQ(listed.data.size(), 2u);
+  EXPECT_EQ(listed.data[1]["name"], "bob");
+  list_request.body = Json::object();
+  list_request.body["filters"] = {{{"field", "name"}, {"op", "eq"}, {"value", "nobody"}}};
+  Answer empty = run_list(reader_, list_request, {}, testing::kNow);
+  EXPECT_EQ(empty.data_text, "[]");
 }
 
 }  // namespace
