@@ -128,17 +128,15 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-start_topicdb() {
-  local dir=$work/topicdb-$1
-  mkdir -p "$dir"
-  "${pin_broker[@]}" "$topicdb_bin" serve --listen 127.0.0.1:0 --data-dir "$dir/data" \
-    >"$dir/stdout" 2>"$dir/stderr" &
-  broker_pid=$!
+# Waits (at most 10 s) for the ready line of the topicdb started in DIR and sets broker_port
+# to the port of the first listener its KEY= field names (listeners, tls, ws, ...).
+await_topicdb_port() {
+  local dir=$1 key=$2
   broker_port=""
   for _ in $(seq 200); do
     local line
     if line=$(grep -m1 '^topicdb ready ' "$dir/stdout" 2>/dev/null); then
-      local listener=${line#*listeners=}
+      local listener=${line#* "$key"=}
       listener=${listener%% *}
       listener=${listener%%,*}
       broker_port=${listener##*:}
@@ -149,6 +147,15 @@ start_topicdb() {
   done
   log "topicdb did not become ready:"; cat "$dir/stderr" >&2
   return 1
+}
+
+start_topicdb() {
+  local dir=$work/topicdb-$1
+  mkdir -p "$dir"
+  "${pin_broker[@]}" "$topicdb_bin" serve --listen 127.0.0.1:0 --data-dir "$dir/data" \
+    >"$dir/stdout" 2>"$dir/stderr" &
+  broker_pid=$!
+  await_topicdb_port "$dir" listeners
 }
 
 start_mosquitto() {
@@ -298,20 +305,7 @@ start_topicdb_tls() {
     --listen-tls 127.0.0.1:0 --tls-cert "$work/tls/server.crt" --tls-key "$work/tls/server.key" \
     >"$dir/stdout" 2>"$dir/stderr" &
   broker_pid=$!
-  broker_port=""
-  for _ in $(seq 200); do
-    local line
-    if line=$(grep -m1 '^topicdb ready ' "$dir/stdout" 2>/dev/null); then
-      local listener=${line#* tls=}
-      listener=${listener%% *}
-      broker_port=${listener##*:}
-      return 0
-    fi
-    kill -0 "$broker_pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  log "topicdb did not become ready:"; cat "$dir/stderr" >&2
-  return 1
+  await_topicdb_port "$dir" tls
 }
 start_mosquitto_tls() {
   local dir=$work/mosquitto-$1

@@ -1,11 +1,6 @@
 // MQTT over WebSocket against the real broker: Paho C++ over ws://127.0.0.1:PORT/mqtt and
 // wss:// (certificates made at test time), mixed with plain MQTT, and the HTTP answers a
 // non-MQTT request gets.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 
 #include <string>
@@ -14,6 +9,7 @@
 #include "tests/integration/broker_process.h"
 #include "tests/integration/layered_listeners.h"
 #include "tests/integration/paho_client.h"
+#include "tests/integration/raw_http.h"
 #include "tests/net/test_certificates.h"
 
 namespace topicdb::itest {
@@ -54,22 +50,7 @@ class WebSocketTest : public ::testing::Test {
   // Sends `request` on a fresh TCP connection to the ws port; returns what comes back
   // until the broker closes (at most 5 s).
   std::string http_exchange(const std::string& request) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(ws_port_);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    timeval timeout{5, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-    std::string answer;
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-        ::send(fd, request.data(), request.size(), 0) == static_cast<ssize_t>(request.size())) {
-      char buf[4096];
-      ssize_t n;
-      while ((n = ::recv(fd, buf, sizeof(buf), 0)) > 0) answer.append(buf, static_cast<size_t>(n));
-    }
-    ::close(fd);
-    return answer;
+    return itest::http_exchange(ws_port_, request);
   }
 
   static TestCertificates* certs_;
