@@ -162,8 +162,8 @@ Status DbCliClient::start() {
   connected_ = true;
   int spent = static_cast<int>(
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
-  TDB_RETURN_IF_ERROR(
-      run_until([this] { return connack_; }, std::max(1, conn_.timeout_ms - spent), "the CONNACK"));
+  TDB_RETURN_IF_ERROR(run_until([this] { return connack_; }, std::max(1, conn_.timeout_ms - spent),
+                                "the CONNACK", conn_.timeout_ms));
   if (connack_reason_ != 0) {
     return Status::unavailable("connection refused by " + peer() + ": " +
                                describe_reason(connack_reason_, connack_reason_string_));
@@ -174,14 +174,15 @@ Status DbCliClient::start() {
 }
 
 Status DbCliClient::run_until(const std::function<bool()>& done, int timeout_ms,
-                              const std::string& what) {
+                              const std::string& what, int said_ms) {
   auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   while (!done()) {
     if (disconnected_) return Status::unavailable(lost_message());
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) {
       return Status::unavailable("no answer from " + peer() + " within " +
-                                 std::to_string(timeout_ms) + " ms (waiting for " + what + ")");
+                                 std::to_string(said_ms > 0 ? said_ms : timeout_ms) +
+                                 " ms (waiting for " + what + ")");
     }
     int rc = mosquitto_loop(mosq_.get(), static_cast<int>(std::min<int64_t>(left.count(), 100)), 1);
     if (rc == MOSQ_ERR_ERRNO && errno == EINTR) continue;  // a signal: the caller decides

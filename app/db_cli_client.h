@@ -52,7 +52,10 @@ class DbCliClient {
   explicit DbCliClient(const DbConnection& conn);
   Status start();
   // Runs the network loop until `done()` or the deadline (`what` names the wait in errors).
-  Status run_until(const std::function<bool()>& done, int timeout_ms, const std::string& what);
+  // `said_ms`: the timeout the error message names when it differs from `timeout_ms` (what
+  // is left of --timeout-ms after the TCP connect is still "within --timeout-ms").
+  Status run_until(const std::function<bool()>& done, int timeout_ms, const std::string& what,
+                   int said_ms = 0);
   std::string peer() const;
   std::string lost_message() const;
 
