@@ -20,7 +20,7 @@
 namespace topicdb::app {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 constexpr int kKeepAliveSecs = 60;
 constexpr int kQos = 1;  // a PUBACK tells a refused request (0x87) from a lost one
@@ -148,7 +148,7 @@ Status DbCliClient::start() {
   mosquitto_property_add_byte(&props, MQTT_PROP_REQUEST_RESPONSE_INFORMATION, 1);
   const std::string timeout_line = "topicdb: cannot connect to " + peer() + ": no answer within " +
                                    std::to_string(conn_.timeout_ms) + " ms";
-  auto started = Clock::now();
+  auto started = SteadyClock::now();
   arm_connect_deadline(conn_.timeout_ms, timeout_line);
   errno = 0;
   int rc = mosquitto_connect_bind_v5(mosq_.get(), conn_.host.c_str(), conn_.port, kKeepAliveSecs,
@@ -161,7 +161,7 @@ Status DbCliClient::start() {
   }
   connected_ = true;
   int spent = static_cast<int>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
+      std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started).count());
   TDB_RETURN_IF_ERROR(run_until([this] { return connack_; }, std::max(1, conn_.timeout_ms - spent),
                                 "the CONNACK", conn_.timeout_ms));
   if (connack_reason_ != 0) {
@@ -175,10 +175,11 @@ Status DbCliClient::start() {
 
 Status DbCliClient::run_until(const std::function<bool()>& done, int timeout_ms,
                               const std::string& what, int said_ms) {
-  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  auto deadline = SteadyClock::now() + std::chrono::milliseconds(timeout_ms);
   while (!done()) {
     if (disconnected_) return Status::unavailable(lost_message());
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
     if (left.count() <= 0) {
       return Status::unavailable("no answer from " + peer() + " within " +
                                  std::to_string(said_ms > 0 ? said_ms : timeout_ms) +

@@ -15,7 +15,7 @@ namespace {
 
 using Json = nlohmann::json;
 
-Status bad(std::string message) { return Status::invalid_argument(std::move(message)); }
+Status invalid_request(std::string message) { return Status::invalid_argument(std::move(message)); }
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -43,20 +43,20 @@ std::optional<Json> parse_json(std::string_view text, std::string* error) {
 Result<Json> parse_object(std::string_view what, const std::string& text) {
   std::string error;
   std::optional<Json> value = parse_json(text, &error);
-  if (!value) return bad(std::string(what) + " is not valid JSON: " + error);
-  if (!value->is_object()) return bad(std::string(what) + " must be a JSON object");
+  if (!value) return invalid_request(std::string(what) + " is not valid JSON: " + error);
+  if (!value->is_object()) return invalid_request(std::string(what) + " must be a JSON object");
   return std::move(*value);
 }
 
 Status check_entity(const std::string& entity) {
   Status s = db::check_entity_name(entity);
-  if (!s.is_ok()) return bad("bad entity name '" + entity + "': " + s.message());
+  if (!s.is_ok()) return invalid_request("bad entity name '" + entity + "': " + s.message());
   return Status::ok();
 }
 
 Status check_id(const std::string& id) {
   Status s = db::check_record_id(id);
-  if (!s.is_ok()) return bad("bad record id '" + id + "': " + s.message());
+  if (!s.is_ok()) return invalid_request("bad record id '" + id + "': " + s.message());
   return Status::ok();
 }
 
@@ -125,9 +125,11 @@ bool takes_no_value(std::string_view op) { return op == "is_null" || op == "is_n
 Result<Json> make_filter(std::string_view expr, std::string_view field, std::string_view op,
                          std::optional<Json> value) {
   std::string field_text(trim(field));
-  if (field_text.empty()) return bad("bad --filter '" + std::string(expr) + "': no field");
+  if (field_text.empty())
+    return invalid_request("bad --filter '" + std::string(expr) + "': no field");
   Status s = db::check_field_path(field_text);
-  if (!s.is_ok()) return bad("bad --filter '" + std::string(expr) + "': " + s.message());
+  if (!s.is_ok())
+    return invalid_request("bad --filter '" + std::string(expr) + "': " + s.message());
   Json filter = {{"field", field_text}, {"op", std::string(op)}};
   if (value) filter["value"] = std::move(*value);
   return filter;
@@ -148,24 +150,25 @@ std::optional<Result<Json>> parse_named(std::string_view expr) {
       return (c >= 'a' && c <= 'z') || c == '_';
     });
     if (!word) return std::nullopt;  // "age:>3" and the like: not the named form
-    return bad("bad --filter '" + std::string(expr) + "': unknown operator '" + std::string(op) +
-               "' (eq neq lt lte gt gte in like is_null is_not_null)");
+    return invalid_request("bad --filter '" + std::string(expr) + "': unknown operator '" +
+                           std::string(op) +
+                           "' (eq neq lt lte gt gte in like is_null is_not_null)");
   }
   std::string_view value_text =
       second == std::string_view::npos ? std::string_view() : trim(rest.substr(second + 1));
   std::string e(expr);
   if (takes_no_value(op)) {
     if (!value_text.empty())
-      return bad("bad --filter '" + e + "': " + std::string(op) + " takes no value");
+      return invalid_request("bad --filter '" + e + "': " + std::string(op) + " takes no value");
     return make_filter(expr, field, op, std::nullopt);
   }
   if (second == std::string_view::npos) {
-    return bad("bad --filter '" + e + "': " + std::string(op) + " needs a value");
+    return invalid_request("bad --filter '" + e + "': " + std::string(op) + " needs a value");
   }
   std::optional<Json> value = parse_json(value_text, nullptr);
   if (!value) value = Json(std::string(value_text));
   if (op == "in" && !value->is_array()) {
-    return bad("bad --filter '" + e + "': in needs a JSON array such as [1,2]");
+    return invalid_request("bad --filter '" + e + "': in needs a JSON array such as [1,2]");
   }
   if (op == "like" && !value->is_string()) value = Json(std::string(value_text));
   return make_filter(expr, field, op, std::move(value));
@@ -200,16 +203,16 @@ Result<Json> parse_symbolic(std::string_view expr) {
     std::string_view field = expr.substr(0, i);
     if (takes_no_value(op)) {
       if (!value_text.empty()) {
-        return bad("bad --filter '" + std::string(expr) + "': nothing may follow '" +
-                   std::string(expr.substr(i, len)) + "'");
+        return invalid_request("bad --filter '" + std::string(expr) + "': nothing may follow '" +
+                               std::string(expr.substr(i, len)) + "'");
       }
       return make_filter(expr, field, op, std::nullopt);
     }
     Json value = op == "like" ? Json(std::string(value_text)) : mqdb_value(value_text);
     return make_filter(expr, field, op, std::move(value));
   }
-  return bad("bad --filter '" + std::string(expr) +
-             "': no operator (= <> != > < >= <= ~ ? !? or field:op:value)");
+  return invalid_request("bad --filter '" + std::string(expr) +
+                         "': no operator (= <> != > < >= <= ~ ? !? or field:op:value)");
 }
 
 Json string_array(const std::vector<std::string>& items) {
@@ -244,7 +247,8 @@ Result<Json> parse_filter_expression(std::string_view text) {
   Json filters = Json::array();
   for (std::string_view part : split_top_level(text)) {
     std::string_view expr = trim(part);
-    if (expr.empty()) return bad("bad --filter '" + std::string(text) + "': empty expression");
+    if (expr.empty())
+      return invalid_request("bad --filter '" + std::string(text) + "': empty expression");
     std::optional<Result<Json>> named = parse_named(expr);
     Result<Json> filter = named ? std::move(*named) : parse_symbolic(expr);
     if (!filter) return filter.status();
@@ -271,12 +275,13 @@ Result<Json> parse_sort_expression(std::string_view text) {
     std::string field(trim(item.substr(0, colon)));
     std::string direction =
         colon == std::string_view::npos ? "asc" : std::string(trim(item.substr(colon + 1)));
-    if (field.empty()) return bad("bad --sort '" + std::string(text) + "': no field");
+    if (field.empty()) return invalid_request("bad --sort '" + std::string(text) + "': no field");
     Status s = db::check_field_path(field);
-    if (!s.is_ok()) return bad("bad --sort '" + std::string(text) + "': " + s.message());
+    if (!s.is_ok())
+      return invalid_request("bad --sort '" + std::string(text) + "': " + s.message());
     if (direction != "asc" && direction != "desc") {
-      return bad("bad --sort '" + std::string(text) + "': direction is asc or desc, not '" +
-                 direction + "'");
+      return invalid_request("bad --sort '" + std::string(text) +
+                             "': direction is asc or desc, not '" + direction + "'");
     }
     sort.push_back({{"field", field}, {"direction", direction}});
   }
@@ -310,7 +315,7 @@ Result<DbCliRequest> build_db_request(const DbCommand& cmd) {
         TDB_RETURN_IF_ERROR(check_id(cmd.id));
         auto it = req.payload.find("id");
         if (it != req.payload.end() && *it != Json(cmd.id)) {
-          return bad("--id '" + cmd.id + "' differs from the \"id\" in --data");
+          return invalid_request("--id '" + cmd.id + "' differs from the \"id\" in --data");
         }
         req.payload["id"] = cmd.id;
       }
@@ -332,7 +337,7 @@ Result<DbCliRequest> build_db_request(const DbCommand& cmd) {
       if (cmd.version) {
         auto it = req.payload.find("_version");
         if (it != req.payload.end() && *it != Json(*cmd.version)) {
-          return bad("--version differs from the \"_version\" in --data");
+          return invalid_request("--version differs from the \"_version\" in --data");
         }
         req.payload["_version"] = *cmd.version;
       }
@@ -390,7 +395,7 @@ Result<DbCliRequest> build_db_request(const DbCommand& cmd) {
     case DbVerb::kVerify:
       break;  // handled above
     case DbVerb::kWatch:
-      return bad("watch subscribes; it sends no request");
+      return invalid_request("watch subscribes; it sends no request");
   }
   return req;
 }

@@ -23,11 +23,6 @@ constexpr int kBusyTimeoutMs = 5000;
 // Most reads one reader runs in one transaction.
 constexpr size_t kMaxBatch = 32;
 
-struct DbCloser {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
-
 Answer sqlite_failure(sqlite3* db, std::string_view what) {
   return Answer::unavailable(fmt::format("database: {}: {}", what, sqlite3_errmsg(db)));
 }
@@ -36,6 +31,10 @@ Answer sqlite_failure(sqlite3* db, std::string_view what) {
 
 class ReaderPool::Impl {
  public:
+  struct DbCloser {
+    void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+  };
+  using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
   struct Job {
     Work work;
     Done done;
@@ -223,12 +222,12 @@ class ReaderPool::Impl {
 Result<std::unique_ptr<ReaderPool>> ReaderPool::open(uv_loop_t* loop, const std::string& path,
                                                      int threads) {
   if (loop == nullptr) return Status::invalid_argument("database readers need a loop");
-  std::vector<DbPtr> dbs;
+  std::vector<Impl::DbPtr> dbs;
   for (int i = 0; i < std::max(threads, 1); ++i) {
     sqlite3* raw = nullptr;
     int rc =
         sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
-    DbPtr db(raw);
+    Impl::DbPtr db(raw);
     if (rc != SQLITE_OK) {
       return Status::io_error(fmt::format("database readers: cannot open {}: {}", path,
                                           raw != nullptr ? sqlite3_errmsg(raw) : "out of memory"));

@@ -5,24 +5,18 @@
 
 #include "broker/topic_rules.h"
 #include "plugins/filter_relations.h"
+#include "plugins/text_util.h"
 
 namespace topicdb::plugins {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return {};
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
-
 // Splits off the first space-separated word of `s` (trimmed) into `word`; returns the rest.
 std::string_view next_word(std::string_view s, std::string_view* word) {
-  s = trim(s);
+  s = trim_space(s);
   size_t end = s.find_first_of(" \t");
   *word = s.substr(0, end);
-  return end == std::string_view::npos ? std::string_view() : trim(s.substr(end));
+  return end == std::string_view::npos ? std::string_view() : trim_space(s.substr(end));
 }
 
 bool parse_access(std::string_view word, uint8_t* access) {
@@ -69,7 +63,7 @@ Result<AclFile> AclFile::parse(std::string_view text) {
   int line_no = 0;
   while (!text.empty()) {
     size_t nl = text.find('\n');
-    std::string_view line = trim(text.substr(0, nl));
+    std::string_view line = trim_space(text.substr(0, nl));
     text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
     ++line_no;
     if (line.empty() || line.front() == '#') continue;

@@ -9,6 +9,7 @@
 #include <initializer_list>
 #include <optional>
 #include <utility>
+#include "plugins/text_util.h"
 
 namespace topicdb::plugins {
 
@@ -21,13 +22,6 @@ struct MacDeleter {
   void operator()(EVP_MAC_CTX* ctx) const { EVP_MAC_CTX_free(ctx); }
 };
 
-const unsigned char* bytes(std::string_view s) {
-  // An empty string_view may hold a null pointer, which EVP_MAC_init reads as "keep the
-  // previous key" rather than "empty key".
-  static const unsigned char kEmpty[1] = {0};
-  return s.empty() ? kEmpty : reinterpret_cast<const unsigned char*>(s.data());
-}
-
 // HMAC-SHA256 over the concatenation of `parts`, fed piecewise so no buffer is built.
 std::string hmac_sha256(std::string_view key, std::initializer_list<std::string_view> parts) {
   std::unique_ptr<EVP_MAC, MacDeleter> mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
@@ -37,9 +31,9 @@ std::string hmac_sha256(std::string_view key, std::initializer_list<std::string_
   char digest[] = "SHA256";
   OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
                          OSSL_PARAM_construct_end()};
-  if (EVP_MAC_init(ctx.get(), bytes(key), key.size(), params) != 1) return {};
+  if (EVP_MAC_init(ctx.get(), openssl_bytes(key), key.size(), params) != 1) return {};
   for (std::string_view part : parts) {
-    if (EVP_MAC_update(ctx.get(), bytes(part), part.size()) != 1) return {};
+    if (EVP_MAC_update(ctx.get(), openssl_bytes(part), part.size()) != 1) return {};
   }
   std::string out(kHmacChallengeProofSize, '\0');
   size_t written = 0;

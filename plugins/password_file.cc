@@ -9,6 +9,7 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include "plugins/text_util.h"
 
 namespace topicdb::plugins {
 
@@ -22,17 +23,6 @@ constexpr uint32_t kArgon2MemoryKiB = 47104;
 constexpr uint32_t kArgon2Lanes = 1;
 constexpr size_t kArgon2SaltBytes = 16;
 constexpr size_t kArgon2HashBytes = 32;
-
-const unsigned char* bytes(std::string_view s) {
-  return reinterpret_cast<const unsigned char*>(s.data());
-}
-
-std::string_view trim(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return {};
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
 
 // Splits "a$b$c" (after the leading "$kind$") into its fields.
 std::vector<std::string_view> split_dollar(std::string_view s) {
@@ -65,7 +55,7 @@ Result<std::string> sha512_salted(std::string_view password, std::string_view sa
 Result<std::string> pbkdf2_sha512(std::string_view password, std::string_view salt,
                                   int iterations) {
   std::string out(kDigestBytes, '\0');
-  if (PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()), bytes(salt),
+  if (PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()), openssl_bytes(salt),
                         static_cast<int>(salt.size()), iterations, EVP_sha512(),
                         static_cast<int>(out.size()),
                         reinterpret_cast<unsigned char*>(out.data())) != 1) {
@@ -78,7 +68,7 @@ Result<std::string> pbkdf2_sha512(std::string_view password, std::string_view sa
 
 std::string base64_encode(std::string_view in) {
   std::string out(4 * ((in.size() + 2) / 3), '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes(in),
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), openssl_bytes(in),
                           static_cast<int>(in.size()));
   out.resize(static_cast<size_t>(n));
   return out;
@@ -87,7 +77,7 @@ std::string base64_encode(std::string_view in) {
 Result<std::string> base64_decode(std::string_view text) {
   if (text.empty() || text.size() % 4 != 0) return Status::invalid_argument("bad base64");
   std::string out(text.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes(text),
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), openssl_bytes(text),
                           static_cast<int>(text.size()));
   if (n < 0) return Status::invalid_argument("bad base64");
   // EVP_DecodeBlock counts padding as zero bytes.
@@ -191,7 +181,7 @@ PasswordFile PasswordFile::parse(std::string_view text, std::vector<std::string>
     std::string_view line = text.substr(0, nl);
     text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
     ++line_no;
-    line = trim(line);
+    line = trim_space(line);
     if (line.starts_with(kScramLinePrefix)) {
       std::string_view rest = line.substr(kScramLinePrefix.size());
       size_t colon = rest.find(':');
@@ -202,7 +192,7 @@ PasswordFile PasswordFile::parse(std::string_view text, std::vector<std::string>
         warn("SCRAM keys: " + keys.status().message() + "; line ignored");
         continue;
       }
-      file.scram_[std::string(trim(rest.substr(0, colon)))] = std::move(*keys);
+      file.scram_[std::string(trim_space(rest.substr(0, colon)))] = std::move(*keys);
       continue;
     }
     if (line.empty() || line.front() == '#') continue;
@@ -211,8 +201,8 @@ PasswordFile PasswordFile::parse(std::string_view text, std::vector<std::string>
       warn("no ':' between user and hash; line ignored");
       continue;
     }
-    std::string user(trim(line.substr(0, colon)));
-    std::string_view hash_text = trim(line.substr(colon + 1));
+    std::string user(trim_space(line.substr(0, colon)));
+    std::string_view hash_text = trim_space(line.substr(colon + 1));
     if (user.empty()) {
       warn("empty user name; line ignored");
       continue;

@@ -1,4 +1,5 @@
 #include "tests/integration/broker_process.h"
+#include "tests/integration/deadline.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -25,11 +26,6 @@ namespace topicdb::itest {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-int remaining_ms(Clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
-  return left < 0 ? 0 : static_cast<int>(left);
-}
 
 std::string join(const std::vector<std::string>& argv) {
   std::string out;

@@ -30,7 +30,7 @@ constexpr char kPassword[] = "s3cret";
 
 // Everyone reads the answers under reply/{user}/; alice and bob work on orders and notes,
 // eve may only read and list orders, root (the admin) on everything.
-constexpr char kAcl[] =
+constexpr char kDbAcl[] =
     "pattern read reply/%u/#\n"
     "pattern read $DB/_reply/#\n"
     "user alice\n"
@@ -152,7 +152,7 @@ class DbAuthTest : public ::testing::Test {
   }
   // The usual set-up: users, the ACL above, root as admin, notes owned by their "owner".
   ::testing::AssertionResult start_secured() {
-    return start({"--password-file", password_file(), "--acl-file", file("acl", kAcl),
+    return start({"--password-file", password_file(), "--acl-file", file("acl", kDbAcl),
                   "--admin-user", "root", "--ownership", "notes:owner"});
   }
   uint16_t port() const { return broker_.port(); }

@@ -48,7 +48,7 @@ TEST_P(DurabilityTest, Qos1FlowsAndStateSurvivesACleanRestart) {
   PahoClient pub(port(), "dur-pub");
   ASSERT_TRUE(pub.connect());
   for (int i = 0; i < 50; ++i) ASSERT_TRUE(pub.publish("dur/a", std::to_string(i), 1));
-  std::vector<mqtt::const_message_ptr> got;
+  std::vector<::mqtt::const_message_ptr> got;
   ASSERT_TRUE(sub.receive_n(50, &got));
   for (int i = 0; i < 50; ++i) EXPECT_EQ(got[i]->get_payload_str(), std::to_string(i));
 
@@ -65,7 +65,7 @@ TEST_P(DurabilityTest, Qos1FlowsAndStateSurvivesACleanRestart) {
   bool session_present = false;
   ASSERT_TRUE(back.connect(persistent, &session_present));
   EXPECT_TRUE(session_present);
-  std::vector<mqtt::const_message_ptr> queued;
+  std::vector<::mqtt::const_message_ptr> queued;
   ASSERT_TRUE(back.receive_n(5, &queued));
   for (int i = 0; i < 5; ++i)
     EXPECT_EQ(queued[i]->get_payload_str(), "queued-" + std::to_string(i));
@@ -84,7 +84,7 @@ TEST_P(DurabilityTest, AcknowledgedWritesSurviveAProcessCrash) {
   PahoClient sub(port(), "dur-crash-sub");
   ASSERT_TRUE(sub.connect());
   ASSERT_TRUE(sub.subscribe("dur/crash/#", 1));
-  std::vector<mqtt::const_message_ptr> got;
+  std::vector<::mqtt::const_message_ptr> got;
   ASSERT_TRUE(sub.receive_n(20, &got)) << "an acknowledged retained message was lost";
   std::vector<std::string> payloads;
   for (const auto& m : got) payloads.push_back(m->get_payload_str());

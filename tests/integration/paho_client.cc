@@ -9,7 +9,7 @@ namespace {
 constexpr milliseconds kOpTimeout(5000);
 
 ::testing::AssertionResult paho_failure(const std::string& what, const std::string& client_id,
-                                        const mqtt::exception& e) {
+                                        const ::mqtt::exception& e) {
   return ::testing::AssertionFailure()
          << "Paho " << what << " failed for client '" << client_id << "': " << e.what() << " (rc "
          << e.get_return_code() << ", reason " << e.get_reason_code() << ")";
@@ -17,7 +17,7 @@ constexpr milliseconds kOpTimeout(5000);
 
 }  // namespace
 
-std::string describe(const mqtt::const_message_ptr& msg) {
+std::string describe(const ::mqtt::const_message_ptr& msg) {
   if (!msg) return "(no message)";
   return "{topic='" + msg->get_topic() + "', payload='" + msg->get_payload_str().substr(0, 64) +
          "', qos=" + std::to_string(msg->get_qos()) +
@@ -27,10 +27,10 @@ std::string describe(const mqtt::const_message_ptr& msg) {
 
 PahoClient::PahoClient(uint16_t port, const std::string& client_id) : client_id_(client_id) {
   try {
-    client_ = std::make_unique<mqtt::async_client>("tcp://127.0.0.1:" + std::to_string(port),
-                                                   client_id, nullptr);
+    client_ = std::make_unique<::mqtt::async_client>("tcp://127.0.0.1:" + std::to_string(port),
+                                                     client_id, nullptr);
     client_->start_consuming();
-  } catch (const mqtt::exception& e) {
+  } catch (const ::mqtt::exception& e) {
     ADD_FAILURE() << "cannot create Paho client '" << client_id << "': " << e.what();
     client_.reset();
   }
@@ -40,19 +40,19 @@ PahoClient::~PahoClient() {
   if (!client_) return;
   try {
     if (client_->is_connected()) client_->disconnect(0)->wait_for(std::chrono::seconds(2));
-  } catch (const mqtt::exception&) {
+  } catch (const ::mqtt::exception&) {
     // Best effort only.
   }
   try {
     client_->stop_consuming();
-  } catch (const mqtt::exception&) {
+  } catch (const ::mqtt::exception&) {
   }
 }
 
 ::testing::AssertionResult PahoClient::connect(const PahoConnectOptions& options,
                                                bool* session_present) {
   if (!client_) return ::testing::AssertionFailure() << "no Paho client";
-  auto builder = mqtt::connect_options_builder()
+  auto builder = ::mqtt::connect_options_builder()
                      .mqtt_version(MQTTVERSION_3_1_1)
                      .clean_session(options.clean_session)
                      .keep_alive_interval(std::chrono::seconds(options.keep_alive_seconds))
@@ -66,7 +66,7 @@ PahoClient::~PahoClient() {
       return ::testing::AssertionFailure() << "Paho connect timed out for '" << client_id_ << "'";
     }
     if (session_present) *session_present = tok->get_connect_response().is_session_present();
-  } catch (const mqtt::exception& e) {
+  } catch (const ::mqtt::exception& e) {
     return paho_failure("connect", client_id_, e);
   }
   return ::testing::AssertionSuccess();
@@ -85,7 +85,7 @@ PahoClient::~PahoClient() {
              << "subscribe '" << filter << "' at QoS " << qos << " was granted "
              << (codes.empty() ? -1 : static_cast<int>(codes[0]));
     }
-  } catch (const mqtt::exception& e) {
+  } catch (const ::mqtt::exception& e) {
     return paho_failure("subscribe '" + filter + "'", client_id_, e);
   }
   return ::testing::AssertionSuccess();
@@ -97,7 +97,7 @@ PahoClient::~PahoClient() {
     if (!client_->unsubscribe(filter)->wait_for(kOpTimeout)) {
       return ::testing::AssertionFailure() << "Paho unsubscribe '" << filter << "' timed out";
     }
-  } catch (const mqtt::exception& e) {
+  } catch (const ::mqtt::exception& e) {
     return paho_failure("unsubscribe '" + filter + "'", client_id_, e);
   }
   return ::testing::AssertionSuccess();
@@ -112,7 +112,7 @@ PahoClient::~PahoClient() {
       return ::testing::AssertionFailure()
              << "Paho publish to '" << topic << "' (QoS " << qos << ") did not complete in 5 s";
     }
-  } catch (const mqtt::exception& e) {
+  } catch (const ::mqtt::exception& e) {
     return paho_failure("publish to '" + topic + "'", client_id_, e);
   }
   return ::testing::AssertionSuccess();
@@ -124,17 +124,17 @@ PahoClient::~PahoClient() {
     if (!client_->disconnect(0)->wait_for(kOpTimeout)) {
       return ::testing::AssertionFailure() << "Paho disconnect timed out";
     }
-  } catch (const mqtt::exception& e) {
+  } catch (const ::mqtt::exception& e) {
     return paho_failure("disconnect", client_id_, e);
   }
   return ::testing::AssertionSuccess();
 }
 
-mqtt::const_message_ptr PahoClient::receive(milliseconds timeout) {
+::mqtt::const_message_ptr PahoClient::receive(milliseconds timeout) {
   if (!client_) return nullptr;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
-    mqtt::const_message_ptr msg;
+    ::mqtt::const_message_ptr msg;
     auto left = deadline - std::chrono::steady_clock::now();
     if (left <= std::chrono::steady_clock::duration::zero()) return nullptr;
     if (!client_->try_consume_message_for(&msg, left)) return nullptr;
@@ -144,10 +144,10 @@ mqtt::const_message_ptr PahoClient::receive(milliseconds timeout) {
 }
 
 ::testing::AssertionResult PahoClient::receive_n(size_t n,
-                                                 std::vector<mqtt::const_message_ptr>* out,
+                                                 std::vector<::mqtt::const_message_ptr>* out,
                                                  milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::vector<mqtt::const_message_ptr> got;
+  std::vector<::mqtt::const_message_ptr> got;
   while (got.size() < n) {
     auto left =
         std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());

@@ -20,7 +20,7 @@ using std::chrono::milliseconds;
 struct PahoConnectOptions {
   bool clean_session = true;
   int keep_alive_seconds = 30;
-  std::optional<mqtt::message> will;
+  std::optional<::mqtt::message> will;
   // Max in-flight messages on the Paho side (publishing).
   int max_inflight = 65535;
 };
@@ -45,9 +45,9 @@ class PahoClient {
 
   // Next message, nullptr on timeout. A connection-lost marker is skipped (use
   // is_connected()).
-  mqtt::const_message_ptr receive(milliseconds timeout = milliseconds(3000));
+  ::mqtt::const_message_ptr receive(milliseconds timeout = milliseconds(3000));
   // Collects exactly n messages, failing if fewer arrive within the timeout.
-  ::testing::AssertionResult receive_n(size_t n, std::vector<mqtt::const_message_ptr>* out,
+  ::testing::AssertionResult receive_n(size_t n, std::vector<::mqtt::const_message_ptr>* out,
                                        milliseconds timeout = milliseconds(5000));
   // Fails if any message arrives within the window.
   ::testing::AssertionResult expect_no_message(milliseconds window = milliseconds(500));
@@ -59,11 +59,11 @@ class PahoClient {
 
  private:
   std::string client_id_;
-  std::unique_ptr<mqtt::async_client> client_;
+  std::unique_ptr<::mqtt::async_client> client_;
 };
 
 // Message summary for failure output.
-std::string describe(const mqtt::const_message_ptr& msg);
+std::string describe(const ::mqtt::const_message_ptr& msg);
 
 }  // namespace topicdb::itest
 

@@ -29,7 +29,7 @@ TEST_P(PahoQosTest, PahoSubscriberReceivesInOrderAtPublishedQos) {
   for (int i = 0; i < 5; ++i) {
     ASSERT_TRUE(pub.publish("qos/test", "m" + std::to_string(i), qos));
   }
-  std::vector<mqtt::const_message_ptr> got;
+  std::vector<::mqtt::const_message_ptr> got;
   ASSERT_TRUE(sub.receive_n(5, &got));
   for (int i = 0; i < 5; ++i) {
     EXPECT_EQ(got[i]->get_topic(), "qos/test");
@@ -119,7 +119,7 @@ TEST_F(PubSubQosTest, ManyQos1MessagesArriveInOrder) {
   ASSERT_TRUE(sub.subscribe("order/q1", 1));
   constexpr int kCount = 50;
   for (int i = 0; i < kCount; ++i) ASSERT_TRUE(pub.publish("order/q1", std::to_string(i), 1));
-  std::vector<mqtt::const_message_ptr> got;
+  std::vector<::mqtt::const_message_ptr> got;
   ASSERT_TRUE(sub.receive_n(kCount, &got));
   for (int i = 0; i < kCount; ++i) EXPECT_EQ(got[i]->get_payload_str(), std::to_string(i));
 }
@@ -136,7 +136,7 @@ TEST_F(PubSubQosTest, PayloadsAreBinarySafe) {
   ASSERT_TRUE(pub.publish("bin/zeros", with_zeros, 1));
   ASSERT_TRUE(pub.publish("bin/empty", "", 1));
   ASSERT_TRUE(pub.publish("bin/large", large, 1));
-  std::vector<mqtt::const_message_ptr> got;
+  std::vector<::mqtt::const_message_ptr> got;
   ASSERT_TRUE(sub.receive_n(3, &got));
   EXPECT_EQ(got[0]->get_payload_str(), with_zeros);
   EXPECT_EQ(got[1]->get_topic(), "bin/empty");

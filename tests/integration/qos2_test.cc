@@ -100,7 +100,7 @@ TEST_F(Qos2Test, PacketIdReusableAfterPubcomp) {
     ASSERT_TRUE(raw_.send(pubrel_packet(5)));
     ASSERT_TRUE(expect_ack(kPubcomp, 5));
   }
-  std::vector<mqtt::const_message_ptr> got;
+  std::vector<::mqtt::const_message_ptr> got;
   ASSERT_TRUE(sub_->receive_n(2, &got));
   EXPECT_EQ(got[0]->get_payload_str(), "first");
   EXPECT_EQ(got[1]->get_payload_str(), "second");
@@ -117,7 +117,7 @@ TEST_F(Qos2Test, InterleavedFlowsReleasedOutOfOrder) {
     ASSERT_TRUE(raw_.send(pubrel_packet(id)));
     ASSERT_TRUE(expect_ack(kPubcomp, id));
   }
-  std::vector<mqtt::const_message_ptr> got;
+  std::vector<::mqtt::const_message_ptr> got;
   ASSERT_TRUE(sub_->receive_n(5, &got));
   std::set<std::string> payloads;
   for (const auto& m : got) payloads.insert(m->get_payload_str());

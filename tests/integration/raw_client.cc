@@ -1,4 +1,5 @@
 #include "tests/integration/raw_client.h"
+#include "tests/integration/deadline.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -23,11 +24,6 @@ const bool kSigpipeIgnored = [] {
   std::signal(SIGPIPE, SIG_IGN);
   return true;
 }();
-
-int remaining_ms(Clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
-  return left < 0 ? 0 : static_cast<int>(left);
-}
 
 }  // namespace
 

@@ -121,7 +121,7 @@ TEST_F(RetainedTest, WildcardSubscribeGetsAllMatchingRetained) {
   PahoClient sub(port(), "ret-sub");
   ASSERT_TRUE(sub.connect());
   ASSERT_TRUE(sub.subscribe("house/+/temp", 1));
-  std::vector<mqtt::const_message_ptr> got;
+  std::vector<::mqtt::const_message_ptr> got;
   ASSERT_TRUE(sub.receive_n(2, &got));
   std::vector<std::string> topics;
   for (const auto& m : got) {

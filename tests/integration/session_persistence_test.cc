@@ -52,7 +52,7 @@ class SessionPersistenceTest : public BrokerTest {
   }
 
   void expect_queued(PahoClient& client, int count, const std::string& prefix, int qos) {
-    std::vector<mqtt::const_message_ptr> got;
+    std::vector<::mqtt::const_message_ptr> got;
     ASSERT_TRUE(client.receive_n(static_cast<size_t>(count), &got));
     for (int i = 0; i < count; ++i) {
       EXPECT_EQ(got[i]->get_payload_str(), prefix + std::to_string(i)) << "at index " << i;
@@ -93,7 +93,7 @@ TEST_F(SessionPersistenceTest, QueuedMessagesSurviveCrashAfterPuback) {
   ASSERT_TRUE(broker_.start(dir_.path()));
 
   auto client = reconnect("durable");
-  std::vector<mqtt::const_message_ptr> got;
+  std::vector<::mqtt::const_message_ptr> got;
   ASSERT_TRUE(client->receive_n(7, &got));
   std::vector<std::string> q1, q2;
   for (const auto& m : got) {
@@ -124,7 +124,7 @@ TEST_F(SessionPersistenceTest, RetainedMessagesSurviveCrash) {
   PahoClient sub(port(), "sub");
   ASSERT_TRUE(sub.connect());
   ASSERT_TRUE(sub.subscribe("crash/ret/#", 2));
-  std::vector<mqtt::const_message_ptr> got;
+  std::vector<::mqtt::const_message_ptr> got;
   ASSERT_TRUE(sub.receive_n(2, &got));
   std::vector<std::string> seen;
   for (const auto& m : got) seen.push_back(m->get_topic() + "=" + m->get_payload_str());
@@ -144,7 +144,7 @@ TEST_F(SessionPersistenceTest, SubscriptionsSurviveRestart) {
   ASSERT_TRUE(pub.publish("subs/x/a", "wild", 1));
   ASSERT_TRUE(pub.publish("subs/exact", "exact", 2));
   ASSERT_TRUE(pub.publish("subs/x/b", "no match", 1));
-  std::vector<mqtt::const_message_ptr> got;
+  std::vector<::mqtt::const_message_ptr> got;
   ASSERT_TRUE(client->receive_n(2, &got));
   EXPECT_EQ(got[0]->get_payload_str(), "wild");
   EXPECT_EQ(got[0]->get_qos(), 1);
@@ -225,7 +225,7 @@ TEST_F(SessionPersistenceTest, SurvivesRepeatedRestarts) {
   ASSERT_NO_FATAL_FAILURE(publish_all(1, "multi/t", 1, "c"));
   ASSERT_TRUE(broker_.restart());
   auto client = reconnect("durable");
-  std::vector<mqtt::const_message_ptr> got;
+  std::vector<::mqtt::const_message_ptr> got;
   ASSERT_TRUE(client->receive_n(3, &got));
   EXPECT_EQ(got[0]->get_payload_str(), "a0");
   EXPECT_EQ(got[1]->get_payload_str(), "b0");
@@ -291,7 +291,7 @@ TEST_F(SessionPersistenceTest, LongQueueSurvivesCrashInOrder) {
   ASSERT_NO_FATAL_FAILURE(publish_all(kCount, "long/q", 1, "n"));
   ASSERT_TRUE(broker_.crash_and_restart());
   auto client = reconnect("durable");
-  std::vector<mqtt::const_message_ptr> got;
+  std::vector<::mqtt::const_message_ptr> got;
   ASSERT_TRUE(client->receive_n(kCount, &got, milliseconds(10000)));
   for (int i = 0; i < kCount; ++i) {
     ASSERT_EQ(got[i]->get_payload_str(), "n" + std::to_string(i)) << "at index " << i;

@@ -40,15 +40,15 @@ class TlsTest : public ::testing::Test {
   }
   std::string tls_uri() const { return "ssl://127.0.0.1:" + std::to_string(tls_port_); }
   // Trusts our CA and checks the server's certificate and name (127.0.0.1 is in its SAN).
-  static mqtt::ssl_options trusting_ssl() {
-    mqtt::ssl_options ssl;
+  static ::mqtt::ssl_options trusting_ssl() {
+    ::mqtt::ssl_options ssl;
     ssl.set_trust_store(certs_->ca_cert());
     ssl.set_enable_server_cert_auth(true);
     ssl.set_verify(true);
     return ssl;
   }
-  static mqtt::ssl_options with_client_cert(const std::string& cert, const std::string& key) {
-    mqtt::ssl_options ssl = trusting_ssl();
+  static ::mqtt::ssl_options with_client_cert(const std::string& cert, const std::string& key) {
+    ::mqtt::ssl_options ssl = trusting_ssl();
     ssl.set_key_store(cert);
     ssl.set_private_key(key);
     return ssl;
@@ -96,7 +96,7 @@ TEST_F(TlsTest, PahoOverSslPublishesAndSubscribes) {
 TEST_F(TlsTest, ClientThatDoesNotTrustTheCaRefusesTheServer) {
   start();
   UriClient client(tls_uri(), "no-trust");
-  mqtt::ssl_options ssl;  // system trust store: our test CA is not in it
+  ::mqtt::ssl_options ssl;  // system trust store: our test CA is not in it
   ssl.set_enable_server_cert_auth(true);
   EXPECT_FALSE(client.connect({ssl}));
 }
@@ -203,7 +203,7 @@ TEST_F(TlsTest, CertificateUserNeedsNoPasswordAndTheAclAppliesToItsCn) {
   ASSERT_TRUE(alice.connect({with_client_cert(certs_->client_cert(), certs_->client_key())}));
   // carol's name and a wrong password change nothing: the session is alice's.
   UriClient posing(tls_uri(), "posing-as-carol");
-  mqtt::ssl_options ssl = with_client_cert(certs_->client_cert(), certs_->client_key());
+  ::mqtt::ssl_options ssl = with_client_cert(certs_->client_cert(), certs_->client_key());
   ASSERT_TRUE(posing.connect({ssl, std::string("carol"), std::string("wrong")}));
   // alice may not write outside alice/#: 3.1.1 drops the PUBLISH, so carol, who reads
   // everything, gets only the allowed message that follows it.

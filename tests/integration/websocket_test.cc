@@ -40,7 +40,7 @@ class WebSocketTest : public ::testing::Test {
   std::string ws_uri() const { return "ws://127.0.0.1:" + std::to_string(ws_port_) + "/mqtt"; }
   std::string wss_uri() const { return "wss://127.0.0.1:" + std::to_string(wss_port_) + "/mqtt"; }
   static UriClientOptions trusting() {
-    mqtt::ssl_options ssl;
+    ::mqtt::ssl_options ssl;
     ssl.set_trust_store(certs_->ca_cert());
     ssl.set_enable_server_cert_auth(true);
     ssl.set_verify(true);
@@ -119,7 +119,7 @@ TEST_F(WebSocketTest, PahoOverWssPublishesAndSubscribes) {
 
 TEST_F(WebSocketTest, WssNeedsTheCertificateTrusted) {
   UriClient client(wss_uri(), "wss-untrusting");
-  mqtt::ssl_options ssl;  // system trust store: the test CA is not in it
+  ::mqtt::ssl_options ssl;  // system trust store: the test CA is not in it
   ssl.set_enable_server_cert_auth(true);
   EXPECT_FALSE(client.connect({ssl, std::nullopt}));
 }

@@ -68,7 +68,7 @@ TEST_F(WillTest, NotPublishedAfterDisconnect) {
 TEST_F(WillTest, NotPublishedAfterPahoDisconnect) {
   PahoClient client(port(), "w-paho");
   PahoConnectOptions options;
-  options.will = mqtt::message("will/paho", "paho died", 1, false);
+  options.will = ::mqtt::message("will/paho", "paho died", 1, false);
   ASSERT_TRUE(client.connect(options));
   ASSERT_TRUE(client.disconnect());
   EXPECT_TRUE(watcher_->expect_no_message(milliseconds(1000)));
@@ -138,7 +138,7 @@ TEST_F(WillTest, PublishedWhenTakenOver) {
 TEST_F(WillTest, PahoWillPublishedWhenTakenOver) {
   PahoClient client(port(), "w-paho-take");
   PahoConnectOptions options;
-  options.will = mqtt::message("will/paho", "paho taken over", 1, false);
+  options.will = ::mqtt::message("will/paho", "paho taken over", 1, false);
   ASSERT_TRUE(client.connect(options));
   RawClient thief;
   ConnectSpec spec;

@@ -10,7 +10,7 @@ namespace topicdb::net {
 namespace {
 
 // Records what the stream reports; the reads are copied out of the scratch buffer.
-class RecordingOwner final : public StreamOwner {
+class MemoryRecordingOwner final : public StreamOwner {
  public:
   void on_stream_data(std::string_view bytes) override {
     reads.emplace_back(bytes);
@@ -36,7 +36,7 @@ class MemoryStreamTest : public ::testing::Test {
   }
   LoopBuffers buffers_;
   MemoryStream stream_{&buffers_, "10.0.0.1:1883"};
-  RecordingOwner owner_;
+  MemoryRecordingOwner owner_;
 };
 
 TEST_F(MemoryStreamTest, BytesWaitUntilReadingStarts) {
@@ -192,7 +192,7 @@ TEST_F(MemoryStreamTest, ShutdownAndDrainWaitsForWritesAndCloseEndsIt) {
   EXPECT_TRUE(stream_.closed());
 
   MemoryStream other(&buffers_);
-  RecordingOwner other_owner;
+  MemoryRecordingOwner other_owner;
   other.set_owner(&other_owner);
   other.set_writable(false);
   other.out().append("lost");

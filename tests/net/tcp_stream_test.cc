@@ -21,7 +21,7 @@
 namespace topicdb::net {
 namespace {
 
-class RecordingOwner final : public StreamOwner, public StreamAcceptor {
+class TcpRecordingOwner final : public StreamOwner, public StreamAcceptor {
  public:
   void adopt(std::unique_ptr<Stream> s) override {
     stream = std::move(s);
@@ -94,7 +94,7 @@ class TcpStreamTest : public ::testing::Test {
 
   uv_loop_t loop_;
   LoopBuffers buffers_{&loop_};
-  RecordingOwner owner_;
+  TcpRecordingOwner owner_;
   std::unique_ptr<Listener> listener_;
   int client_ = -1;
 };

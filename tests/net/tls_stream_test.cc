@@ -17,7 +17,7 @@ namespace {
 
 using test_support::TestCertificates;
 
-class RecordingOwner final : public StreamOwner {
+class TlsRecordingOwner final : public StreamOwner {
  public:
   void on_stream_data(std::string_view bytes) override { received.append(bytes); }
   void on_stream_written(size_t bytes) override { written += bytes; }
@@ -34,7 +34,7 @@ class RecordingOwner final : public StreamOwner {
 struct Side {
   MemoryStream* wire = nullptr;
   std::unique_ptr<TlsStream> tls;
-  RecordingOwner owner;
+  TlsRecordingOwner owner;
 };
 
 class TlsStreamTest : public ::testing::Test {

@@ -14,7 +14,7 @@
 namespace topicdb::net {
 namespace {
 
-class RecordingOwner final : public StreamOwner {
+class WsRecordingOwner final : public StreamOwner {
  public:
   void on_stream_data(std::string_view bytes) override { received.append(bytes); }
   void on_stream_written(size_t bytes) override { written += bytes; }
@@ -78,7 +78,7 @@ class WebSocketStreamTest : public ::testing::Test {
   LoopBuffers buffers_;
   MemoryStream* wire_;
   std::unique_ptr<WebSocketStream> ws_;
-  RecordingOwner owner_;
+  WsRecordingOwner owner_;
 };
 
 TEST(WebSocketHandshakeTest, AcceptKeyIsRfc6455sExample) {

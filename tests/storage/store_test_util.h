@@ -2,6 +2,7 @@
 // condition holds, and small SQL helpers over a separate connection.
 #pragma once
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -14,7 +15,28 @@
 #include <iterator>
 #include <string>
 
+#include "storage/schema_versions.h"
+#include "storage/sqlite_helpers.h"
+#include "storage/store_thread.h"
+
 namespace topicdb::storage::testing {
+
+// A component with one table of (id, note) rows.
+inline ComponentSchema notes_schema() {
+  ComponentSchema schema;
+  schema.component = "notes";
+  schema.migrations.push_back([](sqlite3* db) {
+    return sqlite::exec(db, "CREATE TABLE notes(id INTEGER PRIMARY KEY, note TEXT NOT NULL)");
+  });
+  return schema;
+}
+
+// Work that inserts one notes row.
+inline StoreThread::Work insert_note(int id, std::string note = "n") {
+  return [id, note](sqlite3* db) {
+    return sqlite::exec(db, fmt::format("INSERT INTO notes VALUES({}, '{}')", id, note).c_str());
+  };
+}
 
 // Runs `loop` until `done` holds, bounded by `timeout_ms`; returns done().
 inline bool run_loop_until(uv_loop_t* loop, const std::function<bool()>& done,

@@ -22,28 +22,13 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-ComponentSchema notes_schema() {
-  ComponentSchema schema;
-  schema.component = "notes";
-  schema.migrations.push_back([](sqlite3* db) {
-    return sqlite::exec(db, "CREATE TABLE notes(id INTEGER PRIMARY KEY, note TEXT NOT NULL)");
-  });
-  return schema;
-}
-
-StoreThread::Work insert(int id) {
-  return [id](sqlite3* db) {
-    return sqlite::exec(db, fmt::format("INSERT INTO notes VALUES({}, 'n')", id).c_str());
-  };
-}
-
 class StoreThreadDurabilityTest : public testing::StoreTest {
  protected:
   void before_loop_close() override { store_.reset(); }
 
   void open(Durability durability, int interval_ms = kDefaultDurabilityIntervalMs) {
     auto store =
-        StoreThread::open(&loop_, path_, {notes_schema()},
+        StoreThread::open(&loop_, path_, {testing::notes_schema()},
                           {.durability = durability, .durability_interval_ms = interval_ms});
     ASSERT_TRUE(store.is_ok()) << store.status().to_string();
     store_ = std::move(store).value();
@@ -63,7 +48,7 @@ class StoreThreadDurabilityTest : public testing::StoreTest {
 
   // Submits one insert; returns its ticket and records what the tickets were in its Done.
   uint64_t submit(int id) {
-    return store_->submit(insert(id), [this](uint64_t ticket, const Status& status) {
+    return store_->submit(testing::insert_note(id), [this](uint64_t ticket, const Status& status) {
       EXPECT_TRUE(status.is_ok()) << status.to_string();
       done_.push_back({ticket, store_->committed_ticket(), store_->durable_ticket()});
     });
@@ -130,7 +115,7 @@ TEST_F(StoreThreadDurabilityTest, PeriodicSyncsWithinTheIntervalUnderLoad) {
   int id = 0;
   // Keeps one commit in flight for ~600 ms: a steady stream of small groups.
   std::function<void()> next = [&] {
-    store_->submit(insert(++id), [&](uint64_t, const Status&) {
+    store_->submit(testing::insert_note(++id), [&](uint64_t, const Status&) {
       committed_at.push_back(SteadyClock::now());
       if (SteadyClock::now() - started < std::chrono::milliseconds(600)) next();
     });
@@ -237,7 +222,7 @@ TEST_F(StoreThreadDurabilityTest, CloseSyncsWhatWasCommittedInEveryMode) {
 TEST_F(StoreThreadDurabilityTest, WithoutALoopFlushMakesEverythingDurable) {
   uv_loop_t* no_loop = nullptr;
   auto store =
-      StoreThread::open(no_loop, path_, {notes_schema()},
+      StoreThread::open(no_loop, path_, {testing::notes_schema()},
                         {.durability = Durability::kPeriodic, .durability_interval_ms = 60000});
   ASSERT_TRUE(store.is_ok());
   store_ = std::move(store).value();
@@ -258,7 +243,7 @@ TEST_F(StoreThreadDurabilityTest, NamesRoundTripAndBadNamesAreRefused) {
   EXPECT_EQ(bad.status().message(),
             "--durability expects immediate, periodic or none, got 'sometimes'");
   auto refused =
-      StoreThread::open(&loop_, path_, {notes_schema()},
+      StoreThread::open(&loop_, path_, {testing::notes_schema()},
                         {.durability = Durability::kPeriodic, .durability_interval_ms = 0});
   EXPECT_FALSE(refused.is_ok());
 }

@@ -17,22 +17,6 @@
 namespace topicdb::storage {
 namespace {
 
-// A component with one table of (id, note) rows.
-ComponentSchema notes_schema() {
-  ComponentSchema schema;
-  schema.component = "notes";
-  schema.migrations.push_back([](sqlite3* db) {
-    return sqlite::exec(db, "CREATE TABLE notes(id INTEGER PRIMARY KEY, note TEXT NOT NULL)");
-  });
-  return schema;
-}
-
-StoreThread::Work insert(int id, std::string note = "n") {
-  return [id, note](sqlite3* db) {
-    return sqlite::exec(db, fmt::format("INSERT INTO notes VALUES({}, '{}')", id, note).c_str());
-  };
-}
-
 // Inserts a row, then fails: the row must not survive.
 StoreThread::Work insert_then_fail(int id) {
   return [id](sqlite3* db) {
@@ -54,7 +38,7 @@ class StoreThreadTest : public testing::StoreTest {
   void before_loop_close() override { store_.reset(); }
 
   void open(uv_loop_t* loop) {
-    auto store = StoreThread::open(loop, path_, {notes_schema()});
+    auto store = StoreThread::open(loop, path_, {testing::notes_schema()});
     ASSERT_TRUE(store.is_ok()) << store.status().to_string();
     store_ = std::move(store).value();
   }
@@ -91,7 +75,7 @@ class StoreThreadTest : public testing::StoreTest {
 
 TEST_F(StoreThreadTest, GroupCommitRunsManySubmissionsInFewerCommits) {
   open(&loop_);
-  for (int i = 1; i <= 1000; ++i) store_->submit(insert(i), record());
+  for (int i = 1; i <= 1000; ++i) store_->submit(testing::insert_note(i), record());
   EXPECT_EQ(store_->last_ticket(), 1000u);
   ASSERT_TRUE(run_loop_until([&] { return reports_.size() == 1000; }));
   EXPECT_EQ(store_->durable_ticket(), 1000u);
@@ -105,9 +89,9 @@ TEST_F(StoreThreadTest, FailingSubmissionIsRolledBackAloneAndTheGroupCommits) {
   std::vector<uint64_t> durable_seen;
   store_->add_durable_callback([&](uint64_t ticket) { durable_seen.push_back(ticket); });
   submit_gate();                                                 // ticket 1: group of its own
-  store_->submit(insert(1, "before"), record());                 // 2
+  store_->submit(testing::insert_note(1, "before"), record());   // 2
   uint64_t bad = store_->submit(insert_then_fail(2), record());  // 3
-  store_->submit(insert(3, "after"), record());                  // 4
+  store_->submit(testing::insert_note(3, "after"), record());    // 4
   release();  // 2, 3 and 4 were queued together: they form one group
   ASSERT_TRUE(run_loop_until([&] { return reports_.size() == 4; }));
   EXPECT_EQ(store_->commits(), 2u) << "tickets 2-4 committed as one group";
@@ -130,7 +114,7 @@ TEST_F(StoreThreadTest, FailingSubmissionIsRolledBackAloneAndTheGroupCommits) {
   EXPECT_EQ(query("SELECT count(*) FROM notes WHERE id = 2"), 0) << "its insert was rolled back";
 
   // Later submissions still work.
-  store_->submit(insert(4), record());
+  store_->submit(testing::insert_note(4), record());
   ASSERT_TRUE(run_loop_until([&] { return reports_.size() == 5; }));
   EXPECT_TRUE(reports_[4].status.is_ok());
   EXPECT_EQ(store_->durable_ticket(), 5u);
@@ -160,12 +144,12 @@ TEST_F(StoreThreadTest, FailedCommitFailsTheWholeGroupAndStopsTheStore) {
                                         "DEFERRABLE INITIALLY DEFERRED)");
                   })
                   .is_ok());
-  store_->submit(insert(1), record());
+  store_->submit(testing::insert_note(1), record());
   ASSERT_TRUE(run_loop_until([&] { return reports_.size() == 1; }));
   EXPECT_EQ(store_->durable_ticket(), 1u);
 
-  submit_gate();                        // 2
-  store_->submit(insert(2), record());  // 3: fine on its own, lost with its group
+  submit_gate();                                      // 2
+  store_->submit(testing::insert_note(2), record());  // 3: fine on its own, lost with its group
   store_->submit([](sqlite3* db) { return sqlite::exec(db, "INSERT INTO child VALUES(42)"); },
                  record());  // 4: breaks the COMMIT
   release();
@@ -180,7 +164,7 @@ TEST_F(StoreThreadTest, FailedCommitFailsTheWholeGroupAndStopsTheStore) {
   EXPECT_EQ(store_->durable_ticket(), 2u);
 
   // From now on nothing runs: submissions are reported failed and never become durable.
-  store_->submit(insert(5), record());
+  store_->submit(testing::insert_note(5), record());
   ASSERT_TRUE(run_loop_until([&] { return reports_.size() == 5; }));
   EXPECT_FALSE(reports_[4].status.is_ok());
   EXPECT_EQ(store_->durable_ticket(), 2u);
@@ -192,7 +176,7 @@ TEST_F(StoreThreadTest, CloseDrainsAndDeliversWithoutTheLoopRunning) {
   open(&loop_);
   uint64_t durable = 0;
   store_->add_durable_callback([&](uint64_t ticket) { durable = ticket; });
-  for (int i = 1; i <= 100; ++i) store_->submit(insert(i), record());
+  for (int i = 1; i <= 100; ++i) store_->submit(testing::insert_note(i), record());
   EXPECT_TRUE(store_->close().is_ok());
   ASSERT_EQ(reports_.size(), 100u);
   EXPECT_EQ(reports_.back().ticket, 100u);
@@ -200,7 +184,7 @@ TEST_F(StoreThreadTest, CloseDrainsAndDeliversWithoutTheLoopRunning) {
   EXPECT_EQ(store_->durable_ticket(), 100u);
   EXPECT_TRUE(store_->close().is_ok()) << "idempotent";
   // After close() nothing runs and nothing is reported.
-  uint64_t refused = store_->submit(insert(101), record());
+  uint64_t refused = store_->submit(testing::insert_note(101), record());
   EXPECT_EQ(refused, 101u);
   EXPECT_EQ(store_->durable_ticket(), 100u);
   EXPECT_FALSE(store_->run_sync([](sqlite3*) { return Status::ok(); }).is_ok());
@@ -210,7 +194,7 @@ TEST_F(StoreThreadTest, CloseDrainsAndDeliversWithoutTheLoopRunning) {
 
 TEST_F(StoreThreadTest, RunSyncSeesEverythingSubmittedBefore) {
   open(&loop_);
-  for (int i = 1; i <= 20; ++i) store_->submit(insert(i));
+  for (int i = 1; i <= 20; ++i) store_->submit(testing::insert_note(i));
   Result<int64_t> count = Status::internal("not run");
   ASSERT_TRUE(store_
                   ->run_sync([&](sqlite3* db) {
@@ -226,7 +210,7 @@ TEST_F(StoreThreadTest, WithoutALoopFlushDeliversOnTheCallersThread) {
   open(nullptr);
   uint64_t durable = 0;
   store_->add_durable_callback([&](uint64_t ticket) { durable = ticket; });
-  store_->submit(insert(1), record());
+  store_->submit(testing::insert_note(1), record());
   store_->submit(insert_then_fail(2), record());
   store_->flush();
   ASSERT_EQ(reports_.size(), 2u);
@@ -241,7 +225,7 @@ TEST_F(StoreThreadTest, RemovedDurableCallbackIsNotCalled) {
   uint64_t a = store_->add_durable_callback([&](uint64_t) { ++calls_a; });
   store_->add_durable_callback([&](uint64_t) { ++calls_b; });
   store_->remove_durable_callback(a);
-  store_->submit(insert(1));
+  store_->submit(testing::insert_note(1));
   ASSERT_TRUE(run_loop_until([&] { return calls_b == 1; }));
   EXPECT_EQ(calls_a, 0);
 }
@@ -272,7 +256,7 @@ TEST_F(StoreThreadTest, CommitLatencyHistogramTimesEachCommittedGroup) {
   EXPECT_GT(LatencyHistogram::kBoundsNs[bucket], 25'000'000u);
 
   // Later groups (however they were batched) are each timed once.
-  for (int i = 2; i <= 20; ++i) store_->submit(insert(i), record());
+  for (int i = 2; i <= 20; ++i) store_->submit(testing::insert_note(i), record());
   ASSERT_TRUE(run_loop_until([&] { return reports_.size() == 20; }));
   EXPECT_EQ(store_->commit_latency().snapshot().count(), store_->commits());
 }

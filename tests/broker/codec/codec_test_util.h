@@ -20,6 +20,8 @@
 namespace topicdb::mqtt::codec_test {
 
 constexpr uint32_t kNoLimit = 0xFFFFFFFF;
+constexpr ProtocolVersion kV311 = ProtocolVersion::kV311;
+constexpr ProtocolVersion kV5 = ProtocolVersion::kV5;
 
 // Builds wire bytes field by field.
 class Bytes {

@@ -15,7 +15,7 @@ using codec_test::decode_wire;
 using codec_test::frame;
 using Code = Status::Code;
 
-constexpr ProtocolVersion kV311 = ProtocolVersion::kV311;
+using codec_test::kV311;
 
 // A CONNECT body up to and including the keep alive.
 Bytes connect_head(uint8_t flags, std::string_view name = "MQTT", uint8_t level = 4) {

@@ -17,7 +17,7 @@ using codec_test::frame;
 using codec_test::hex;
 using Code = Status::Code;
 
-constexpr ProtocolVersion kV311 = ProtocolVersion::kV311;
+using codec_test::kV311;
 
 Bytes connect_head(std::string_view name, uint8_t level, uint8_t flags) {
   Bytes b;

@@ -16,7 +16,7 @@ using codec_test::decode_wire;
 using codec_test::frame;
 using Code = Status::Code;
 
-constexpr ProtocolVersion kV5 = ProtocolVersion::kV5;
+using codec_test::kV5;
 
 const Bytes kNoProps = Bytes();
 

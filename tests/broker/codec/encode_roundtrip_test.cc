@@ -13,12 +13,12 @@ namespace {
 using codec_test::Bytes;
 using codec_test::decode_wire;
 using codec_test::dump;
-using mqtt::encode_any;
 using codec_test::frame;
 using codec_test::hex;
+using mqtt::encode_any;
 
-constexpr ProtocolVersion kV311 = ProtocolVersion::kV311;
-constexpr ProtocolVersion kV5 = ProtocolVersion::kV5;
+using codec_test::kV311;
+using codec_test::kV5;
 
 void expect_roundtrip(const Packet& p, ProtocolVersion v) {
   std::string wire;

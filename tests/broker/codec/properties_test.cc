@@ -19,7 +19,7 @@ using codec_test::decode_wire;
 using codec_test::frame;
 using Code = Status::Code;
 
-constexpr ProtocolVersion kV5 = ProtocolVersion::kV5;
+using codec_test::kV5;
 
 enum class Where {
   kConnect,

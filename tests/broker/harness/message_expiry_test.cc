@@ -16,7 +16,7 @@ mqtt::Properties expiring(uint32_t seconds) {
   return p;
 }
 
-ConnectOptions persistent(const std::string& id, bool clean_start) {
+ConnectOptions persistent_client(const std::string& id, bool clean_start) {
   ConnectOptions o;
   o.client_id = id;
   o.clean_start = clean_start;
@@ -27,7 +27,7 @@ ConnectOptions persistent(const std::string& id, bool clean_start) {
 class HarnessMessageExpiryTest : public ::testing::Test {
  protected:
   void make_offline_session(const std::string& id, const std::string& topic) {
-    TestClient& c = h_.connect(persistent(id, true));
+    TestClient& c = h_.connect(persistent_client(id, true));
     ASSERT_EQ(c.subscribe(topic, 1), 1);
     c.disconnect();
   }
@@ -40,7 +40,7 @@ TEST_F(HarnessMessageExpiryTest, ExpiredQueuedMessageIsNotDelivered) {
   pub.publish("me/t", "short-lived", 1, false, expiring(1));
   pub.publish("me/t", "durable", 1);
   h_.advance(1000);  // exactly the interval: expired
-  TestClient& sub = h_.connect(persistent("sub", false));
+  TestClient& sub = h_.connect(persistent_client("sub", false));
   ASSERT_TRUE(sub.connack()->session_present);
   auto got = sub.publishes();
   ASSERT_EQ(got.size(), 1u);
@@ -53,7 +53,7 @@ TEST_F(HarnessMessageExpiryTest, QueuedMessageWithinItsIntervalIsDelivered) {
   TestClient& pub = h_.connect("pub");
   pub.publish("me/t", "short-lived", 1, false, expiring(1));
   h_.advance(999);
-  TestClient& sub = h_.connect(persistent("sub", false));
+  TestClient& sub = h_.connect(persistent_client("sub", false));
   auto got = sub.publishes();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].publish().payload, "short-lived");
@@ -66,7 +66,7 @@ TEST_F(HarnessMessageExpiryTest, QueuedMessageCarriesRemainingInterval) {
   TestClient& pub = h_.connect("pub");
   pub.publish("me/t2", "long-lived", 1, false, expiring(60));
   h_.advance(15'000);
-  TestClient& sub = h_.connect(persistent("sub", false));
+  TestClient& sub = h_.connect(persistent_client("sub", false));
   auto got = sub.publishes();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].publish().properties.message_expiry_interval, 45u);
