@@ -9,12 +9,12 @@ namespace {
 constexpr char kSchemaV1[] = R"sql(
 -- One row per record. body is the JSON object as clients see it, "id" and "_version"
 -- included. partition = partition_of(entity, id) (db/partition.h), stored so a partition
--- can be exported and counted without rehashing. expires_at_ms: TTL deadline or NULL.
+-- can be exported and counted without rehashing (version 3 drops its index: see there).
+-- expires_at_ms: TTL deadline or NULL.
 CREATE TABLE IF NOT EXISTS db_records(entity TEXT NOT NULL, id TEXT NOT NULL,
   partition INTEGER NOT NULL, version INTEGER NOT NULL, expires_at_ms INTEGER,
   body TEXT NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS db_records_key ON db_records(entity, id);
-CREATE INDEX IF NOT EXISTS db_records_partition ON db_records(partition);
 CREATE INDEX IF NOT EXISTS db_records_expiry ON db_records(expires_at_ms)
   WHERE expires_at_ms IS NOT NULL;
 -- The change log and event outbox. seq is the node's durable commit sequence: AUTOINCREMENT
@@ -25,7 +25,6 @@ CREATE TABLE IF NOT EXISTS db_changes(seq INTEGER PRIMARY KEY AUTOINCREMENT,
   entity TEXT NOT NULL, id TEXT NOT NULL, partition INTEGER NOT NULL, op TEXT NOT NULL,
   data TEXT NOT NULL, client_id TEXT NOT NULL, at_ms INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS db_changes_entity ON db_changes(entity, seq);
-CREATE INDEX IF NOT EXISTS db_changes_partition ON db_changes(partition, seq);
 -- Key/value state of the store: 'routed_seq' (the highest change whose event left; events
 -- after it are routed again at start), 'metadata_revision'.
 CREATE TABLE IF NOT EXISTS db_state(key TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL)
@@ -65,6 +64,18 @@ CREATE TABLE IF NOT EXISTS db_expiry_held(entity TEXT NOT NULL, id TEXT NOT NULL
   deadline_ms INTEGER NOT NULL, PRIMARY KEY(entity, id)) WITHOUT ROWID;
 )sql";
 
+// Version 3: no partition index on db_records or db_changes (version 1 made them; it no
+// longer does, so a new store never has them). Every create wrote a row into each at one of
+// 256 places, so a group commit of 1,024 creates dirtied about 512 extra pages: measured on
+// the store's tables, raw inserts (record + change row, synchronous=FULL) went from ~42,000/s
+// to ~166,000/s without them. Their only readers are partition export, import and stats
+// (cluster rebalancing, rare), which scan instead: db_records in (entity, id) order and the
+// change log from the asked sequence on.
+constexpr char kSchemaV3[] = R"sql(
+DROP INDEX IF EXISTS db_records_partition;
+DROP INDEX IF EXISTS db_changes_partition;
+)sql";
+
 }  // namespace
 
 storage::ComponentSchema db_schema() {
@@ -72,6 +83,7 @@ storage::ComponentSchema db_schema() {
   schema.component = "db";
   schema.migrations.push_back([](sqlite3* db) { return storage::sqlite::exec(db, kSchemaV1); });
   schema.migrations.push_back([](sqlite3* db) { return storage::sqlite::exec(db, kSchemaV2); });
+  schema.migrations.push_back([](sqlite3* db) { return storage::sqlite::exec(db, kSchemaV3); });
   return schema;
 }
 

@@ -280,23 +280,29 @@ Result<PartitionStats> partition_stats(sqlite3* db, int partition) {
 }
 
 Result<std::vector<PartitionStats>> all_partition_stats(sqlite3* db) {
-  auto stmt = prepare(db,
-                      "SELECT partition, entity, id, version, body FROM db_records "
-                      "ORDER BY partition");
+  // One pass in storage order (there is no partition index to sort by, and the hash is a
+  // sum, so order does not matter).
+  auto stmt = prepare(db, "SELECT partition, entity, id, version, body FROM db_records");
   if (!stmt.is_ok()) return stmt.status();
-  std::vector<PartitionStats> all;
+  std::vector<PartitionStats> by_partition(kPartitionCount);
+  for (int p = 0; p < kPartitionCount; ++p) by_partition[p].partition = p;
   int rc;
   while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
     int partition = sqlite3_column_int(stmt->get(), 0);
-    if (all.empty() || all.back().partition != partition) {
-      all.push_back(PartitionStats{partition, 0, 0});
+    if (partition < 0 || partition >= kPartitionCount) {
+      return Status::corruption(fmt::format("record with partition {} out of range", partition));
     }
-    ++all.back().records;
-    all.back().content_hash +=
+    PartitionStats& stats = by_partition[partition];
+    ++stats.records;
+    stats.content_hash +=
         record_content_hash(column_bytes(stmt->get(), 1), column_bytes(stmt->get(), 2),
                             sqlite3_column_int64(stmt->get(), 3), column_bytes(stmt->get(), 4));
   }
   if (rc != SQLITE_DONE) return sqlite_status(db, "partition stats");
+  std::vector<PartitionStats> all;
+  for (const PartitionStats& stats : by_partition) {
+    if (stats.records > 0) all.push_back(stats);
+  }
   return all;
 }
 
