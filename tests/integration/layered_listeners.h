@@ -13,6 +13,8 @@
 #include <optional>
 #include <string>
 
+#include "tests/integration/paho_client.h"
+
 namespace topicdb::itest {
 
 // The port of "KEY=127.0.0.1:PORT" in the ready line; 0 if absent.
@@ -34,7 +36,7 @@ struct UriClientOptions {
 class UriClient {
  public:
   UriClient(const std::string& uri, const std::string& client_id)
-      : client_(std::make_unique<::mqtt::async_client>(uri, client_id, nullptr)) {
+      : client_(new_paho_client(uri, client_id)) {
     client_->start_consuming();
   }
   ~UriClient() {

@@ -25,10 +25,18 @@ std::string describe(const ::mqtt::const_message_ptr& msg) {
          ", dup=" + std::to_string(msg->is_duplicate()) + "}";
 }
 
+std::unique_ptr<::mqtt::async_client> new_paho_client(const std::string& server_uri,
+                                                      const std::string& client_id,
+                                                      const ::mqtt::create_options& options) {
+  // Destroyed after main returns, when no other client is left.
+  static const auto keeper = std::make_unique<::mqtt::async_client>(
+      "tcp://127.0.0.1:1", "topicdb-test-paho-keeper", nullptr);
+  return std::make_unique<::mqtt::async_client>(server_uri, client_id, options, nullptr);
+}
+
 PahoClient::PahoClient(uint16_t port, const std::string& client_id) : client_id_(client_id) {
   try {
-    client_ = std::make_unique<::mqtt::async_client>("tcp://127.0.0.1:" + std::to_string(port),
-                                                     client_id, nullptr);
+    client_ = new_paho_client("tcp://127.0.0.1:" + std::to_string(port), client_id);
     client_->start_consuming();
   } catch (const ::mqtt::exception& e) {
     ADD_FAILURE() << "cannot create Paho client '" << client_id << "': " << e.what();

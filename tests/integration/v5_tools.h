@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/integration/paho_client.h"
 #include "tests/integration/v5_client.h"
 
 namespace topicdb::itest::v5 {
@@ -32,9 +33,8 @@ struct PahoV5Options {
 class PahoV5 {
  public:
   PahoV5(uint16_t port, const std::string& client_id) : client_id_(client_id) {
-    client_ =
-        std::make_unique<::mqtt::async_client>("tcp://127.0.0.1:" + std::to_string(port), client_id,
-                                               ::mqtt::create_options(MQTTVERSION_5), nullptr);
+    client_ = new_paho_client("tcp://127.0.0.1:" + std::to_string(port), client_id,
+                              ::mqtt::create_options(MQTTVERSION_5));
     client_->start_consuming();
   }
   ~PahoV5() {
