@@ -119,12 +119,14 @@ Status ConstraintEnforcer::record_live(sqlite3* db, const std::string& entity,
 }
 
 Status ConstraintEnforcer::check(sqlite3* db, const std::string& entity, const std::string& id,
-                                 const Json& record, int64_t now_ms,
-                                 std::optional<Answer>* refusal) {
+                                 const Json& record, int64_t now_ms, std::optional<Answer>* refusal,
+                                 RowValues* values) {
   const std::vector<Constraint>& rules = catalog_->constraints().of(entity);
+  if (values != nullptr) values->assign(rules.size(), std::nullopt);
   if (rules.empty()) return Status::ok();
   TDB_RETURN_IF_ERROR(prepare(db));
-  for (const Constraint& c : rules) {
+  for (size_t i = 0; i < rules.size(); ++i) {
+    const Constraint& c = rules[i];
     switch (c.kind) {
       case ConstraintKind::kNotNull:
         if (is_null_field(record, c.field())) {
@@ -154,6 +156,7 @@ Status ConstraintEnforcer::check(sqlite3* db, const std::string& entity, const s
               Json{{"constraint", c.name}, {"field", c.field()}, {"value", *value}});
           return Status::ok();
         }
+        if (values != nullptr) (*values)[i] = value->get_ref<const std::string&>();
         break;
       }
       case ConstraintKind::kUnique: {
@@ -177,6 +180,7 @@ Status ConstraintEnforcer::check(sqlite3* db, const std::string& entity, const s
         } else if (rc != SQLITE_DONE) {
           return sqlite_status(db, "look up unique key");
         }
+        if (values != nullptr) (*values)[i] = std::move(key);
         break;
       }
     }
@@ -198,12 +202,20 @@ std::optional<std::string> row_value(const Constraint& c, const Json& record) {
 
 Status ConstraintEnforcer::write_rows(sqlite3* db, const std::string& entity, const std::string& id,
                                       int partition, const Json* record, const Json* old,
-                                      const std::string& skip_fk) {
-  for (const Constraint& c : catalog_->constraints().of(entity)) {
+                                      const std::string& skip_fk, const RowValues* checked) {
+  const std::vector<Constraint>& rules = catalog_->constraints().of(entity);
+  if (checked != nullptr && checked->size() != rules.size()) checked = nullptr;
+  for (size_t i = 0; i < rules.size(); ++i) {
+    const Constraint& c = rules[i];
     if (c.kind == ConstraintKind::kNotNull) continue;
     if (c.kind == ConstraintKind::kForeignKey && !skip_fk.empty() && c.name == skip_fk) continue;
     bool unique = c.kind == ConstraintKind::kUnique;
-    std::optional<std::string> now = record ? row_value(c, *record) : std::nullopt;
+    std::optional<std::string> now;
+    if (checked != nullptr) {
+      now = (*checked)[i];
+    } else if (record != nullptr) {
+      now = row_value(c, *record);
+    }
     std::optional<std::string> before = old ? row_value(c, *old) : std::nullopt;
     if (now == before) continue;  // an update that leaves the value alone
     if (before) {
@@ -229,10 +241,10 @@ Status ConstraintEnforcer::write_rows(sqlite3* db, const std::string& entity, co
 
 Status ConstraintEnforcer::index_record(sqlite3* db, const std::string& entity,
                                         const std::string& id, int partition, const Json& record,
-                                        const Json* old) {
+                                        const Json* old, const RowValues* checked) {
   if (!has_rules(entity)) return Status::ok();
   TDB_RETURN_IF_ERROR(prepare(db));
-  return write_rows(db, entity, id, partition, &record, old);
+  return write_rows(db, entity, id, partition, &record, old, {}, checked);
 }
 
 Status ConstraintEnforcer::unindex_record(sqlite3* db, const std::string& entity,

@@ -40,6 +40,10 @@ struct DeletePlan {
   std::vector<DeleteStep> steps;
 };
 
+// The row value of each constraint of an entity (in catalog order) for one record: its unique
+// key or referenced parent id; nullopt where it has none (not-null rules, null fields).
+using RowValues = std::vector<std::optional<std::string>>;
+
 // Store thread only; borrows the catalog (its constraints are the ones enforced).
 class ConstraintEnforcer {
  public:
@@ -47,13 +51,15 @@ class ConstraintEnforcer {
 
   // Checks `record` (the whole record after a create or update of entity/id) against the
   // entity's constraints. A violation sets *refusal to a 409 naming the constraint and the
-  // offending value; writes nothing either way.
+  // offending value; writes nothing either way. `values` (optional) receives the row values
+  // it computed, for index_record() of the same record in the same submission.
   Status check(sqlite3* db, const std::string& entity, const std::string& id, const Json& record,
-               int64_t now_ms, std::optional<Answer>* refusal);
+               int64_t now_ms, std::optional<Answer>* refusal, RowValues* values = nullptr);
   // Writes the record's unique and reverse-index rows; `old` (an update: the record before it)
-  // has its rows replaced where they differ. Call after check() passed.
+  // has its rows replaced where they differ. Call after check() passed; `checked` (what it
+  // computed for this record, if kept) spares computing the keys again.
   Status index_record(sqlite3* db, const std::string& entity, const std::string& id, int partition,
-                      const Json& record, const Json* old);
+                      const Json& record, const Json* old, const RowValues* checked = nullptr);
   // Removes the rows of the record whose stored body is `old_body`, and a held expiry; the
   // row of foreign key `unlinked_fk` (a DeleteStep's) is gone already. The body is parsed
   // only when another unique or foreign-key row remains to remove.
@@ -91,7 +97,8 @@ class ConstraintEnforcer {
   Status prepare(sqlite3* db);
   // Replaces the rows of `old` by those of `record` (either may be null) where they differ.
   Status write_rows(sqlite3* db, const std::string& entity, const std::string& id, int partition,
-                    const Json* record, const Json* old, const std::string& skip_fk = {});
+                    const Json* record, const Json* old, const std::string& skip_fk = {},
+                    const RowValues* checked = nullptr);
   sqlite3_stmt* stmt(Statement which) { return statements_[which].get(); }
   Status record_live(sqlite3* db, const std::string& entity, const std::string& id, int64_t now_ms,
                      bool* live);

@@ -234,9 +234,10 @@ Status RecordWriter::create(sqlite3* db, const std::string& entity, CreateInput 
       return Status::ok();
     }
   }
+  RowValues checked;
   if (enforcer_.has_rules(entity)) {
     std::optional<Answer> refusal;
-    TDB_RETURN_IF_ERROR(enforcer_.check(db, entity, input.id, record, now_ms, &refusal));
+    TDB_RETURN_IF_ERROR(enforcer_.check(db, entity, input.id, record, now_ms, &refusal, &checked));
     if (refusal) {
       out->answer = std::move(*refusal);
       return Status::ok();
@@ -277,14 +278,16 @@ Status RecordWriter::create(sqlite3* db, const std::string& entity, CreateInput 
     if (enforcer_.has_rules(entity)) {
       // The expired record's unique values are free now: check again.
       std::optional<Answer> refusal;
-      TDB_RETURN_IF_ERROR(enforcer_.check(db, entity, input.id, record, now_ms, &refusal));
+      TDB_RETURN_IF_ERROR(
+          enforcer_.check(db, entity, input.id, record, now_ms, &refusal, &checked));
       if (refusal) {
         out->answer = std::move(*refusal);
         return Status::ok();
       }
     }
   }
-  TDB_RETURN_IF_ERROR(enforcer_.index_record(db, entity, input.id, partition, record, nullptr));
+  TDB_RETURN_IF_ERROR(
+      enforcer_.index_record(db, entity, input.id, partition, record, nullptr, &checked));
   TDB_RETURN_IF_ERROR(log_change(db, entity, input.id, partition, "Create", std::move(body),
                                  client_id, now_ms, &out->events));
   out->answer = Answer::ok(std::move(record));
@@ -334,9 +337,10 @@ Status RecordWriter::update(sqlite3* db, const std::string& entity, const std::s
       return Status::ok();
     }
   }
+  RowValues checked;
   if (enforcer_.has_rules(entity)) {
     std::optional<Answer> refusal;
-    TDB_RETURN_IF_ERROR(enforcer_.check(db, entity, id, record, now_ms, &refusal));
+    TDB_RETURN_IF_ERROR(enforcer_.check(db, entity, id, record, now_ms, &refusal, &checked));
     if (refusal) {
       out->answer = std::move(*refusal);
       return Status::ok();
@@ -345,8 +349,8 @@ Status RecordWriter::update(sqlite3* db, const std::string& entity, const std::s
   int64_t version = stored.version + 1;
   record["_version"] = version;
   std::string body = dump_json(record);
-  TDB_RETURN_IF_ERROR(
-      enforcer_.index_record(db, entity, id, stored.partition, record, old ? &*old : nullptr));
+  TDB_RETURN_IF_ERROR(enforcer_.index_record(db, entity, id, stored.partition, record,
+                                             old ? &*old : nullptr, &checked));
   {
     sqlite3_stmt* stmt = statements_[kUpdateRecord].get();
     ResetGuard guard{stmt};
