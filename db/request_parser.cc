@@ -1,6 +1,6 @@
 #include "db/request_parser.h"
 
-#include <vector>
+#include <array>
 
 #include "db/names.h"
 
@@ -8,19 +8,31 @@ namespace topicdb::db {
 
 namespace {
 
-std::vector<std::string_view> split_levels(std::string_view path) {
-  std::vector<std::string_view> levels;
-  size_t start = 0;
-  while (true) {
-    size_t slash = path.find('/', start);
-    if (slash == std::string_view::npos) {
-      levels.push_back(path.substr(start));
-      return levels;
+// The levels of a topic path, without allocating (this runs for every $DB publish): the
+// first kKept are kept, size() counts them all. No operation topic has more than four.
+class TopicLevels {
+ public:
+  static constexpr size_t kKept = 5;
+  explicit TopicLevels(std::string_view path) {
+    size_t start = 0;
+    while (true) {
+      size_t slash = path.find('/', start);
+      std::string_view level = path.substr(
+          start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+      if (count_ < kKept) kept_[count_] = level;
+      ++count_;
+      if (slash == std::string_view::npos) return;
+      start = slash + 1;
     }
-    levels.push_back(path.substr(start, slash - start));
-    start = slash + 1;
   }
-}
+  size_t size() const { return count_; }
+  // Only for i < min(size(), kKept).
+  std::string_view operator[](size_t i) const { return kept_[i]; }
+
+ private:
+  std::array<std::string_view, kKept> kept_;
+  size_t count_ = 0;
+};
 
 Answer unknown_operation(std::string_view path) {
   return Answer::bad_request(
@@ -32,7 +44,7 @@ Answer unknown_operation(std::string_view path) {
 
 // Fills op, entity and id from the topic path, or returns the error answer.
 std::optional<Answer> parse_path(std::string_view path, Request* request) {
-  const std::vector<std::string_view> levels = split_levels(path);
+  const TopicLevels levels(path);
   if (levels[0] == "_admin") {
     if (levels.size() == 2 && levels[1] == "verify") {
       request->op = Operation::kVerify;
@@ -146,7 +158,7 @@ std::optional<Answer> check_body(const Request& request) {
 }  // namespace
 
 bool is_server_topic(std::string_view path) {
-  const std::vector<std::string_view> levels = split_levels(path);
+  const TopicLevels levels(path);
   if (levels[0] == "_reply") return true;
   return levels.size() >= 2 && levels[0].size() > 0 && levels[0][0] != '_' && levels[1] == "events";
 }
