@@ -91,6 +91,26 @@ TEST_F(ConnectionTest, PacketSplitAcrossReadsIsDispatchedOnceWhole) {
   EXPECT_EQ(owner_.bytes_received, kConnect.size() + kPingreq.size());
 }
 
+// A packet far longer than one read arrives in pieces (a held partial over 4 KiB grows in
+// place), with short packets cut by the read boundaries before and after it.
+TEST_F(ConnectionTest, LongPacketInPiecesBetweenShortOnesIsDispatchedInOrder) {
+  owner_.max_packet = 64 * 1024;
+  connection().set_connected(0);
+  std::string long_body(20'000, 'x');
+  long_body.front() = 'a';
+  long_body.back() = 'z';
+  // Remaining length 20,000 as an MQTT variable byte integer: 0xA0 0x9C 0x01.
+  std::string long_packet = std::string("\x30\xA0\x9C\x01", 4) + long_body;
+  std::string bytes = publish("first") + long_packet + publish("last") + kPingreq;
+  for (size_t at = 0; at < bytes.size(); at += 1'000) stream_->push(bytes.substr(at, 1'000));
+  ASSERT_EQ(owner_.packets.size(), 4u);
+  EXPECT_EQ(owner_.packets[0].body, "first");
+  EXPECT_EQ(owner_.packets[1].body, long_body);
+  EXPECT_EQ(owner_.packets[2].body, "last");
+  EXPECT_EQ(owner_.packets[3].type, mqtt::PacketType::kPingreq);
+  EXPECT_TRUE(owner_.malformed.empty());
+}
+
 TEST_F(ConnectionTest, SeveralPacketsInOneReadAreAllDispatched) {
   connection().set_connected(0);
   stream_->push(publish("a") + kPingreq + publish("bc"));
