@@ -5,24 +5,6 @@
 
 namespace topicdb::broker {
 
-namespace {
-
-// A held partial packet joined with the next read, in a buffer kept across reads (see
-// on_stream_data). One per thread: each loop runs on its own thread.
-struct JoinBuffer {
-  // A short partial (a packet cut by the end of a read: the common case under load) is
-  // joined here; a longer one (a big packet arriving in pieces) grows in place instead, so
-  // it is not copied again on every read.
-  static constexpr size_t kMaxPartial = 4096;
-  // Past this the buffer is released after use, so one big read does not stay allocated.
-  static constexpr size_t kMaxKept = 256 * 1024;
-  std::string bytes;
-  bool in_use = false;
-};
-thread_local JoinBuffer t_join;
-
-}  // namespace
-
 Connection::Connection(ConnectionOwner* owner, uint64_t id, int64_t now_ms,
                        std::unique_ptr<net::Stream> stream)
     : owner_(owner), id_(id), stream_(std::move(stream)) {
@@ -61,13 +43,13 @@ void Connection::on_stream_data(std::string_view bytes) {
     if (is_open() && used < len) partial_ = std::make_unique<std::string>(data + used, len - used);
     return;
   }
-  if (partial_->size() <= JoinBuffer::kMaxPartial && !t_join.in_use) {
+  if (partial_->size() <= kMaxJoinedPartial) {
     // Appending the read to partial_ made a new allocation of the read's size (up to 64 KiB)
     // every time, and glibc consolidates its small free chunks before serving each such
-    // request (~6% of the loop thread under $DB load). in_use: a stream that delivers from
-    // inside another connection's dispatch takes the path below.
-    t_join.in_use = true;
-    std::string& joined = t_join.bytes;
+    // request (~6% of the loop thread under $DB load). A recycled buffer of the loop serves
+    // instead. A longer partial (a big packet arriving in pieces) grows in place below, so
+    // it is not copied again on every read.
+    std::string joined = stream_->take_spare_buffer();
     joined.assign(*partial_);
     joined.append(data, len);
     partial_.reset();
@@ -75,8 +57,7 @@ void Connection::on_stream_data(std::string_view bytes) {
     if (is_open() && used < joined.size()) {
       partial_ = std::make_unique<std::string>(joined.data() + used, joined.size() - used);
     }
-    if (joined.capacity() > JoinBuffer::kMaxKept) std::string().swap(joined);
-    t_join.in_use = false;
+    stream_->return_spare_buffer(std::move(joined));
     return;
   }
   partial_->append(data, len);

@@ -196,7 +196,9 @@ class Connection final : public net::StreamOwner {
   ConnectionOwner* owner_;
   uint64_t id_;
   std::unique_ptr<net::Stream> stream_;
-  // Bytes of a packet split across reads; null when idle.
+  // Bytes of a packet split across reads; null when idle. One up to this long is joined
+  // with the next read in a recycled buffer of the loop (on_stream_data).
+  static constexpr size_t kMaxJoinedPartial = 4096;
   std::unique_ptr<std::string> partial_;
   std::unique_ptr<Extras> extras_;
   std::unique_ptr<Details> details_;

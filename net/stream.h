@@ -58,6 +58,10 @@ class Stream {
   }
   // Writes everything queued in one gathered write.
   virtual void flush() = 0;
+  // Lends one of the loop's recycled buffers for work done within a callback (joining a
+  // packet split across reads); give it back with return_spare_buffer().
+  std::string take_spare_buffer() { return buffers().take_spare_buffer(); }
+  void return_spare_buffer(std::string buffer) { buffers().give_spare_buffer(std::move(buffer)); }
   // Bytes queued and not yet handed to the kernel.
   size_t queued_bytes() const { return (out_ ? out_->size() : 0) + bytes_in_write_; }
 
