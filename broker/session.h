@@ -154,11 +154,12 @@ class Session {
   bool stuck() const { return queues_ && queues_->progress.stuck; }
 
   // Scratch space for TopicTree matches: lets the router fold overlapping subscriptions
-  // into one delivery at the highest QoS without a hash map per publish.
-  uint64_t match_epoch = 0;
-  uint32_t match_slot = 0;  // this session's index among the match's targets
+  // into one delivery at the highest QoS without a hash map per publish. In this order they
+  // fill the bytes after `version` and `mqtt31` (see the size note in session.cc).
   uint8_t match_qos = 0;
   bool match_retain_as_published = false;
+  uint32_t match_slot = 0;  // this session's index among the match's targets
+  uint64_t match_epoch = 0;
 
  private:
   // Everything about messages in transit, allocated with the first one: an idle session
@@ -183,15 +184,16 @@ class Session {
 
   std::string client_id_;
   uint32_t expiry_interval_s_;
-  uint32_t max_inflight_;
   uint32_t max_queued_;
   uint32_t resend_pending_ = 0;  // in-flight entries with resend_pending set
+  // Packet ids are 16 bits, so no more than 65,535 messages can be in flight.
+  uint16_t max_inflight_;
+  uint16_t last_packet_id_ = 0;
   Connection* connection_ = nullptr;
   std::unique_ptr<std::map<std::string, SubscriptionInfo>> subscriptions_;
   std::unique_ptr<Queues> queues_;
   std::unique_ptr<const std::string> username_;
   uint64_t next_seq_ = 1;
-  uint16_t last_packet_id_ = 0;
 };
 
 template <typename Send>
