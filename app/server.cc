@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 #include <uv.h>
 
+#include "app/allocator.h"
 #include "app/auth_setup.h"
 #include "app/metrics_exporter.h"
 #include "base/log.h"
@@ -296,7 +297,8 @@ int run_server(const Config& config) {
       std::printf("topicdb ready listeners=%s data_dir=%s%s%s\n", bound.c_str(), data_dir.c_str(),
                   layered.ready_fields().c_str(), metrics_field.c_str());
       std::fflush(stdout);
-      log::info("TopicDB {} serving MQTT on {}", TOPICDB_VERSION, bound);
+      log::info("TopicDB {} serving MQTT on {} (allocator: {})", TOPICDB_VERSION, bound,
+                allocator_name());
     } else {
       broker.shutdown(nullptr);
     }

@@ -13,7 +13,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(build-essential cmake ninja-build pkg-config ccache
           libuv1-dev libsqlite3-dev libfmt-dev libssl-dev libmsgpack-cxx-dev libabsl-dev
-          nlohmann-json3-dev libmosquitto-dev libargon2-dev libwslay-dev libmimalloc-dev)
+          nlohmann-json3-dev libmosquitto-dev libargon2-dev libwslay-dev libjemalloc-dev)
 tests=0
 for arg in "$@"; do
   case "$arg" in

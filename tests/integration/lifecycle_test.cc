@@ -31,6 +31,18 @@ TEST_F(LifecycleTest, ReadyLineFormat) {
   EXPECT_TRUE(raw.mqtt_connect(port(), spec)) << "ready line printed before accepting";
 }
 
+// The startup log names the allocator the build linked (jemalloc by default; the system's
+// with TOPICDB_ALLOCATOR=system and under sanitizers), read from the allocator itself.
+TEST_F(LifecycleTest, StartupLogNamesTheLinkedAllocator) {
+  const std::string expected = std::string("(allocator: ") + LINKED_ALLOCATOR;
+  // The line follows the ready line (stdout), so it may still be on its way.
+  EXPECT_TRUE(
+      wait_until([&] { return broker_.stderr_tail(100000).find(expected) != std::string::npos; },
+                 milliseconds(5000)))
+      << "expected '" << expected << "' in:\n"
+      << broker_.stderr_tail();
+}
+
 TEST_F(LifecycleTest, SigtermWithConnectedClientsExitsZero) {
   PahoClient paho(port(), "paho");
   ASSERT_TRUE(paho.connect());
