@@ -34,6 +34,17 @@ namespace topicdb::app {
 
 namespace {
 
+// SQLite keeps a spilling savepoint journal in chunks as large as the spill limit and, when it
+// spills, writes each chunk with one write call. The unix VFS truncates every write to
+// 0x1ffff bytes (seekAndWriteFd), so a chunk larger than that is a short write, which SQLite
+// reports as SQLITE_FULL ("database or disk is full"): with a 256 KiB limit every cascade big
+// enough to spill failed and left the store refusing writes. 124 KiB stays under the cap
+// with a page to spare. (The chunks are also why the limit is no larger in any case: one is
+// allocated per submission that writes, and 4 MiB made writes crawl under AddressSanitizer.)
+constexpr int kMaxStatementJournalSpill = 0x1ffff;
+constexpr int kStatementJournalSpillBytes = 124 * 1024;
+static_assert(kStatementJournalSpillBytes <= kMaxStatementJournalSpill);
+
 // Holds an exclusive lock on DIR/LOCK so two brokers never share one database.
 class DataDirLock {
  public:
@@ -134,11 +145,10 @@ int run_server(const Config& config) {
   // it moves to a temp file for the rest of the group commit. A constrained create (record,
   // key, change row, unique and reference rows, page splits) crossed it now and then, and
   // then the store thread wrote every journaled page to that file (strace: ~12k writes/s;
-  // constrained creates over MQTT 21k -> 29-33k/s in A/B runs). 256 KiB (64 pages) keeps
+  // constrained creates over MQTT ~23k -> 37-45k/s in A/B runs). A larger limit keeps
   // ordinary submissions in memory; a huge one (a cascade over thousands of records) still
-  // spills. Not more: SQLite allocates the in-memory journal in chunks of this size, one per
-  // submission that writes (4 MiB made every write crawl under AddressSanitizer).
-  sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 256 * 1024);
+  // spills. The limit is capped by kMaxStatementJournalSpill, see there.
+  sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, kStatementJournalSpillBytes);
 
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);

@@ -13,6 +13,7 @@
 #include <mqtt/async_client.h>
 
 #include <deque>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -99,6 +100,48 @@ class DbClient {
   }
   Json request_json(const std::string& topic, const Json& body, int qos = 1) {
     return request(topic, body.dump(), qos);
+  }
+
+  // Publishes every payload to `topic` at QoS 0 without waiting for answers (so many requests
+  // are in flight at once; keep them under --db-max-inflight), then collects the answers.
+  // Returns them in request order; a request unanswered within `timeout` is null JSON.
+  std::vector<Json> request_pipelined(const std::string& topic,
+                                      const std::vector<std::string>& payloads,
+                                      milliseconds timeout = milliseconds(30000)) {
+    std::vector<Json> answers(payloads.size());
+    std::map<std::string, size_t> waiting;
+    for (size_t i = 0; i < payloads.size(); ++i) {
+      const std::string correlation = client_id_ + "-" + std::to_string(++counter_);
+      auto msg = ::mqtt::make_message(topic, payloads[i], 0, false);
+      ::mqtt::properties props;
+      props.add(::mqtt::property(::mqtt::property::RESPONSE_TOPIC, reply_topic_));
+      props.add(::mqtt::property(::mqtt::property::CORRELATION_DATA, correlation));
+      msg->set_properties(props);
+      if (auto r = paho_.publish(msg); !r) {
+        ADD_FAILURE() << r.message();
+        return answers;
+      }
+      waiting.emplace(correlation, i);
+    }
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!waiting.empty() && std::chrono::steady_clock::now() < deadline) {
+      auto left =
+          std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+      auto msg = paho_.receive(std::max(left, milliseconds(1)));
+      if (!msg) break;
+      const auto& props = msg->get_properties();
+      if (msg->get_topic() != reply_topic_ || !props.contains(::mqtt::property::CORRELATION_DATA)) {
+        others_.push_back(msg);
+        continue;
+      }
+      auto it = waiting.find(::mqtt::get<std::string>(props, ::mqtt::property::CORRELATION_DATA));
+      if (it == waiting.end()) continue;
+      answers[it->second] = parse_envelope(msg->get_payload_str());
+      waiting.erase(it);
+    }
+    if (!waiting.empty())
+      ADD_FAILURE() << waiting.size() << " requests to " << topic << " unanswered";
+    return answers;
   }
 
   // Messages that arrived on other topics while waiting for answers (events, ...).

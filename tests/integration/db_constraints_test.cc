@@ -379,6 +379,54 @@ TEST_F(DbConstraintsTest, CascadeEmitsOneEventPerRecordInCommitOrder) {
   EXPECT_TRUE(watcher.receive(milliseconds(300)) == nullptr) << "one event per record";
 }
 
+// A cascade over thousands of children outgrows the in-memory savepoint journal, which then
+// spills to a temp file. That spill once failed ("database or disk is full": SQLite wrote
+// journal chunks larger than the unix VFS writes at once) and left the store refusing writes.
+TEST_F(DbConstraintsTest, CascadeThatSpillsItsJournalDeletesEveryChild) {
+  DbClient admin(port(), "admin");
+  ASSERT_TRUE(admin.connect());
+  ASSERT_TRUE(is_ok(admin.request("$DB/posts/create", R"({"id":"big"})")));
+  ASSERT_TRUE(is_ok(admin.request("$DB/_admin/constraint/comments/add",
+                                  R"({"type":"foreign_key","name":"fk_post","field":"post_id",
+                                      "target_entity":"posts","on_delete":"cascade"})")));
+  constexpr int kWriters = 4;
+  constexpr int kChildrenEach = 750;  // 3,000 children: ~1 MiB of journaled pages
+  std::atomic<int> created{0};
+  race(kWriters, [&](int i, auto wait) {
+    DbClient c(port(), "writer-" + std::to_string(i));
+    bool connected = static_cast<bool>(c.connect());
+    wait();
+    if (!connected) {
+      ADD_FAILURE() << "connect " << i;
+      return;
+    }
+    const std::string filler(120, 'x');
+    std::vector<std::string> payloads;
+    for (int n = 0; n < kChildrenEach; ++n) {
+      payloads.push_back(R"({"post_id":"big","text":")" + filler + std::to_string(n) + "\"}");
+    }
+    for (const Json& a : c.request_pipelined("$DB/comments/create", payloads)) {
+      if (!is_ok(a)) {
+        ADD_FAILURE() << a.dump();
+        return;
+      }
+      created.fetch_add(1);
+    }
+  });
+  ASSERT_EQ(created.load(), kWriters * kChildrenEach);
+
+  Json deleted = admin.request("$DB/posts/big/delete", "{}");
+  ASSERT_TRUE(is_ok(deleted));
+  EXPECT_EQ(deleted["data"]["deleted"], true);
+  Json left = admin.request("$DB/comments/list", "{}");
+  ASSERT_TRUE(is_ok(left));
+  EXPECT_TRUE(left["data"].empty()) << left["data"].size() << " children survived";
+  Json after = admin.request("$DB/posts/create", R"({"id":"next"})");
+  EXPECT_TRUE(is_ok(after)) << "the store still accepts writes";
+  Json report = verify(admin);
+  EXPECT_EQ(report["clean"], true) << report.dump();
+}
+
 // `topicdb db verify` and `topicdb db constraint ...` ask the running broker over MQTT.
 TEST_F(DbConstraintsTest, CliVerifyAndConstraintCommands) {
   auto run_cli = [&](std::vector<std::string> args, int* exit_code) {
