@@ -81,16 +81,8 @@ class DbClient {
   // Publishes `payload` to `topic` at `qos` with a Response Topic and fresh Correlation Data;
   // the answer's envelope, or null JSON (and a test failure) when none came in 5 s.
   Json request(const std::string& topic, const std::string& payload, int qos = 1) {
-    const std::string correlation = client_id_ + "-" + std::to_string(++counter_);
-    auto msg = ::mqtt::make_message(topic, payload, qos, false);
-    ::mqtt::properties props;
-    props.add(::mqtt::property(::mqtt::property::RESPONSE_TOPIC, reply_topic_));
-    props.add(::mqtt::property(::mqtt::property::CORRELATION_DATA, correlation));
-    msg->set_properties(props);
-    if (auto r = paho_.publish(msg); !r) {
-      ADD_FAILURE() << r.message();
-      return nullptr;
-    }
+    std::string correlation;
+    if (!publish_request(topic, payload, qos, &correlation)) return nullptr;
     auto answer = wait_answer(correlation);
     if (!answer) {
       ADD_FAILURE() << "no answer to " << topic << " " << payload.substr(0, 200) << " in 5 s";
@@ -111,16 +103,8 @@ class DbClient {
     std::vector<Json> answers(payloads.size());
     std::map<std::string, size_t> waiting;
     for (size_t i = 0; i < payloads.size(); ++i) {
-      const std::string correlation = client_id_ + "-" + std::to_string(++counter_);
-      auto msg = ::mqtt::make_message(topic, payloads[i], 0, false);
-      ::mqtt::properties props;
-      props.add(::mqtt::property(::mqtt::property::RESPONSE_TOPIC, reply_topic_));
-      props.add(::mqtt::property(::mqtt::property::CORRELATION_DATA, correlation));
-      msg->set_properties(props);
-      if (auto r = paho_.publish(msg); !r) {
-        ADD_FAILURE() << r.message();
-        return answers;
-      }
+      std::string correlation;
+      if (!publish_request(topic, payloads[i], 0, &correlation)) return answers;
       waiting.emplace(correlation, i);
     }
     auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -168,6 +152,23 @@ class DbClient {
   }
 
  private:
+  // Publishes one request with the reply topic and fresh Correlation Data (in *correlation);
+  // false (and a test failure) when the publish failed.
+  bool publish_request(const std::string& topic, const std::string& payload, int qos,
+                       std::string* correlation) {
+    *correlation = client_id_ + "-" + std::to_string(++counter_);
+    auto msg = ::mqtt::make_message(topic, payload, qos, false);
+    ::mqtt::properties props;
+    props.add(::mqtt::property(::mqtt::property::RESPONSE_TOPIC, reply_topic_));
+    props.add(::mqtt::property(::mqtt::property::CORRELATION_DATA, *correlation));
+    msg->set_properties(props);
+    if (auto r = paho_.publish(msg); !r) {
+      ADD_FAILURE() << r.message();
+      return false;
+    }
+    return true;
+  }
+
   std::string client_id_;
   v5::PahoV5 paho_;
   std::string reply_topic_;
