@@ -1,9 +1,11 @@
 // Every row of the $DB API table end to end over MQTT 5 (Paho C++): create, read, update,
-// delete, list, schema set/get, index add/list, replay; optimistic concurrency; a request
-// without a Response Topic still runs.
+// delete, list, schema set/get, index add/list, replay (and its retention window); optimistic
+// concurrency; a request without a Response Topic still runs.
 #include <gtest/gtest.h>
 
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "tests/integration/db_client.h"
 
@@ -150,6 +152,37 @@ TEST_F(DbApiTest, ReplayReturnsTheEventsAfterASequence) {
                         Json{{"entity", "logs"}, {"since", first}, {"limit", 1000}}.dump());
   ASSERT_TRUE(is_ok(tail));
   EXPECT_EQ(replay_events(tail).size(), 2u) << tail.dump();
+}
+
+// The change log keeps the newest 5 events: a replay from inside that window gets them, one
+// from before it a 410 (the client must re-read instead).
+class DbReplayWindowTest : public DbTest {
+ protected:
+  std::vector<std::string> db_flags() const override { return {"--db-event-retention-count", "5"}; }
+};
+
+TEST_F(DbReplayWindowTest, ReplayBeforeTheWindowIs410AndInsideItReturnsTheRest) {
+  DbClient c(port(), "replay-window");
+  ASSERT_TRUE(c.connect());
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(is_ok(c.request("$DB/logs/create", Json{{"i", i}}.dump())));
+  }
+  // Pruning runs on the store's sweep (every 250 ms), which may have run before the last
+  // creates: wait until the window is the newest 5 (events 6 to 10), bounded.
+  Json gone;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    gone = c.request("$DB/_events/replay", R"({"entity":"logs","since":4})");
+    if (is_error(gone, 410)) break;
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  ASSERT_TRUE(is_error(gone, 410));
+  EXPECT_TRUE(is_error(c.request("$DB/_events/replay", R"({"entity":"logs","since":0})"), 410));
+  Json inside = c.request("$DB/_events/replay", R"({"entity":"logs","since":5})");
+  ASSERT_TRUE(is_ok(inside));
+  Json events = replay_events(inside);
+  ASSERT_EQ(events.size(), 5u) << inside.dump();
+  EXPECT_EQ(events[0]["sequence"], 6);
+  EXPECT_EQ(events[4]["data"]["i"], 9);
 }
 
 TEST_F(DbApiTest, WithoutResponseTopicTheRequestRunsAndNoAnswerComes) {
