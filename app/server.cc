@@ -38,9 +38,9 @@ namespace {
 // spills, writes each chunk with one write call. The unix VFS truncates every write to
 // 0x1ffff bytes (seekAndWriteFd), so a chunk larger than that is a short write, which SQLite
 // reports as SQLITE_FULL ("database or disk is full"): with a 256 KiB limit every cascade big
-// enough to spill failed and left the store refusing writes. 124 KiB stays under the cap
-// with a page to spare. (The chunks are also why the limit is no larger in any case: one is
-// allocated per submission that writes, and 4 MiB made writes crawl under AddressSanitizer.)
+// enough to spill failed, the store refused all writes and the broker shut down. 124 KiB stays
+// under the cap with a page to spare. (The chunks are also why the limit is no larger in any case:
+// one is allocated per submission that writes, and 4 MiB made writes crawl under AddressSanitizer.)
 constexpr int kMaxStatementJournalSpill = 0x1ffff;
 constexpr int kStatementJournalSpillBytes = 124 * 1024;
 static_assert(kStatementJournalSpillBytes <= kMaxStatementJournalSpill);

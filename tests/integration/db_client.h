@@ -114,12 +114,14 @@ class DbClient {
       auto msg = paho_.receive(std::max(left, milliseconds(1)));
       if (!msg) break;
       const auto& props = msg->get_properties();
-      if (msg->get_topic() != reply_topic_ || !props.contains(::mqtt::property::CORRELATION_DATA)) {
+      auto it = waiting.end();
+      if (msg->get_topic() == reply_topic_ && props.contains(::mqtt::property::CORRELATION_DATA)) {
+        it = waiting.find(::mqtt::get<std::string>(props, ::mqtt::property::CORRELATION_DATA));
+      }
+      if (it == waiting.end()) {
         others_.push_back(msg);
         continue;
       }
-      auto it = waiting.find(::mqtt::get<std::string>(props, ::mqtt::property::CORRELATION_DATA));
-      if (it == waiting.end()) continue;
       answers[it->second] = parse_envelope(msg->get_payload_str());
       waiting.erase(it);
     }
