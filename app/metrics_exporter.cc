@@ -167,7 +167,7 @@ void MetricsExporter::render_store(PrometheusText& out) const {
   }
   out.family("topicdb_store_commit_duration_seconds", Type::kHistogram,
              "Duration of each group commit on the store thread, BEGIN IMMEDIATE through "
-             "COMMIT (the submissions' work and, in immediate durability, the fsync).");
+             "COMMIT (the submissions' work; the fsync runs on the sync thread).");
   out.histogram("topicdb_store_commit_duration_seconds", {}, bounds_s, latency.counts,
                 static_cast<double>(latency.sum_ns) / 1e9);
   out.family("topicdb_store_commits_total", Type::kCounter,
@@ -177,8 +177,16 @@ void MetricsExporter::render_store(PrometheusText& out) const {
              "Store submissions that failed alone and were rolled back to their savepoint.");
   out.sample("topicdb_store_failed_submissions_total", {}, store.failed_submissions());
   out.family("topicdb_store_syncs_total", Type::kCounter,
-             "Background fsyncs of the sync thread (periodic and none durability).");
+             "fdatasyncs of the sync thread (each covers every group committed before it).");
   out.sample("topicdb_store_syncs_total", {}, store.syncs());
+  out.family("topicdb_store_checkpoints_total", Type::kCounter,
+             "WAL checkpoints, by the thread that ran them: the checkpoint thread (the bulk), "
+             "or the store thread (the rest, so the WAL starts over).");
+  out.sample("topicdb_store_checkpoints_total", {{"thread", "checkpoint"}}, store.checkpoints());
+  out.sample("topicdb_store_checkpoints_total", {{"thread", "store"}}, store.store_checkpoints());
+  out.family("topicdb_store_checkpoint_failures_total", Type::kCounter,
+             "WAL checkpoints that failed (the WAL keeps the frames; the next one retries).");
+  out.sample("topicdb_store_checkpoint_failures_total", {}, store.failed_checkpoints());
   out.family("topicdb_store_healthy", Type::kGauge,
              "1 while the store works; 0 once a group failed (the broker then shuts down).");
   out.sample("topicdb_store_healthy", {}, uint64_t{store.health().is_ok() ? 1u : 0u});

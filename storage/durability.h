@@ -9,7 +9,8 @@
 namespace topicdb::storage {
 
 enum class Durability {
-  // synchronous=FULL: every group commit fsyncs the WAL before anything is acknowledged.
+  // synchronous=NORMAL; the sync thread fdatasyncs the WAL as soon as a group commits, and
+  // nothing is acknowledged before that sync covers it.
   kImmediate,
   // synchronous=NORMAL: commits are not fsynced; a background thread fdatasyncs the WAL at
   // least every interval. Acknowledged after commit; durable (events) after that sync.

@@ -30,15 +30,15 @@ constexpr const char* kStatementSql[] = {
 const char* synchronous_pragma(Durability durability) {
   switch (durability) {
     case Durability::kImmediate:
-      return "PRAGMA synchronous = FULL";
     case Durability::kPeriodic:
-      // NORMAL still syncs the WAL before and the database after each checkpoint, so a
-      // power loss loses only unsynced commits and never damages the file.
+      // COMMIT does not fsync: the sync thread does, while the next group runs (immediate:
+      // before anything is acknowledged). NORMAL still syncs the WAL before and the database
+      // after each checkpoint, so a power loss never damages the file.
       return "PRAGMA synchronous = NORMAL";
     case Durability::kNone:
       return "PRAGMA synchronous = OFF";
   }
-  return "PRAGMA synchronous = FULL";
+  return "PRAGMA synchronous = NORMAL";
 }
 
 }  // namespace
@@ -77,7 +77,12 @@ Result<std::unique_ptr<StoreThread>> StoreThread::open(uv_loop_t* loop, const st
   TDB_RETURN_IF_ERROR(exec(raw, synchronous_pragma(options.durability)));
   TDB_RETURN_IF_ERROR(migrate_schemas(raw, path, schemas));
 
+  Result<std::unique_ptr<Checkpointer>> checkpointer =
+      Checkpointer::start(path, options.durability);
+  if (!checkpointer.is_ok()) return checkpointer.status();
+  checkpointer.value()->watch(raw);
   std::unique_ptr<StoreThread> store(new StoreThread(std::move(db), path, options));
+  store->checkpointer_ = std::move(checkpointer).value();
   TDB_RETURN_IF_ERROR(store->prepare_statements());
   TDB_RETURN_IF_ERROR(store->open_sync_files());
   TDB_RETURN_IF_ERROR(store->start(loop));
@@ -110,7 +115,6 @@ Status StoreThread::prepare_statements() {
 }
 
 Status StoreThread::open_sync_files() {
-  if (options_.durability == Durability::kImmediate) return Status::ok();
   // The WAL exists from the first read in WAL mode (the schema check) and stays while this
   // connection, which outlives every other, is open: its inode never changes under us.
   auto open_file = [](const std::string& file, int* fd) {
@@ -170,16 +174,16 @@ uint64_t StoreThread::add_durable_callback(DurableCallback callback) {
   return id;
 }
 
-uint64_t StoreThread::add_commit_callback(DurableCallback callback) {
+uint64_t StoreThread::add_acknowledged_callback(DurableCallback callback) {
   uint64_t id = next_callback_id_++;
-  commit_callbacks_.emplace_back(id, std::move(callback));
+  acknowledged_callbacks_.emplace_back(id, std::move(callback));
   return id;
 }
 
 void StoreThread::remove_durable_callback(uint64_t id) {
   auto same = [id](const auto& entry) { return entry.first == id; };
   std::erase_if(durable_callbacks_, same);
-  std::erase_if(commit_callbacks_, same);
+  std::erase_if(acknowledged_callbacks_, same);
 }
 
 void StoreThread::run() {
@@ -204,11 +208,7 @@ void StoreThread::run() {
     // when its group committed.
     if (committed) {
       committed_ticket_.store(last, std::memory_order_release);
-      if (options_.durability == Durability::kImmediate) {
-        durable_ticket_.store(last, std::memory_order_release);  // the COMMIT fsynced
-      } else {
-        wake_syncer();
-      }
+      wake_syncer();
       commits_.fetch_add(1, std::memory_order_relaxed);
       const auto took = std::chrono::steady_clock::now() - began;
       commit_latency_.record_ns(static_cast<uint64_t>(
@@ -314,18 +314,34 @@ void StoreThread::on_async(uv_async_t* handle) {
 }
 
 void StoreThread::deliver() {
+  // Read before the outcomes: an outcome the store thread adds later is for a later ticket.
+  const uint64_t acknowledged = acknowledged_ticket();
+  const uint64_t committed = committed_ticket();
+  // After a failed group the sync thread still syncs what committed before it; only a
+  // failed sync means a committed submission will never be acknowledged.
+  const bool sync_failed = sync_failed_.load(std::memory_order_acquire);
   std::vector<Outcome> outcomes;  // local: a Done may call flush(), which delivers again
   {
     std::lock_guard lock(mu_);
-    outcomes.swap(outcomes_);
+    // In ticket order, the prefix that is acknowledged (a submission that failed alone
+    // included: its group committed), failed with its group (or was refused after it), or
+    // will never be acknowledged (committed, but a sync failed).
+    auto ready = [&](const Outcome& o) {
+      return o.ticket <= acknowledged || sync_failed || (!o.status.is_ok() && o.ticket > committed);
+    };
+    auto end = std::find_if_not(outcomes_.begin(), outcomes_.end(), ready);
+    outcomes.assign(std::make_move_iterator(outcomes_.begin()), std::make_move_iterator(end));
+    outcomes_.erase(outcomes_.begin(), end);
   }
-  for (Outcome& outcome : outcomes) outcome.done(outcome.ticket, outcome.status);
+  for (Outcome& outcome : outcomes) {
+    if (outcome.status.is_ok() && outcome.ticket > acknowledged) outcome.status = health();
+    outcome.done(outcome.ticket, outcome.status);
+  }
   // Each reported ticket is recorded before its callbacks run: a callback may submit work
   // or re-enter through the loop.
-  uint64_t committed = committed_ticket();
-  if (committed > reported_committed_) {
-    reported_committed_ = committed;
-    run_callbacks(commit_callbacks_, committed);
+  if (acknowledged > reported_acknowledged_) {
+    reported_acknowledged_ = acknowledged;
+    run_callbacks(acknowledged_callbacks_, acknowledged);
   }
   uint64_t durable = durable_ticket();
   if (durable > reported_ticket_) {
@@ -372,6 +388,8 @@ Status StoreThread::close() {
   deliver();
   {
     std::lock_guard db_lock(db_mu_);
+    if (db_) sqlite3_wal_hook(db_.get(), nullptr, nullptr);  // it points at the checkpointer
+    checkpointer_.reset();
     for (sqlite::StatementPtr& stmt : statements_) stmt.reset();
     db_.reset();  // the last connection checkpoints the WAL into the database file
   }

@@ -2,28 +2,33 @@
 // Components (the broker state store, the document store) submit work from the loop thread;
 // results come back to the loop thread.
 //
-// Group commit: the thread takes everything queued at once and runs it in one BEGIN IMMEDIATE ...
-// COMMIT, so one fsync (outside immediate mode: one background sync) covers every submission that
-// arrived while the previous commit was running. Each submission runs in its own SAVEPOINT inside
-// that transaction: one that fails is rolled back alone (ROLLBACK TO + RELEASE) and reported to its
-// submitter, the others commit and the store keeps running. A failure of the group itself (BEGIN,
-// COMMIT, or an error that made SQLite drop the transaction: I/O error, disk full) fails every
-// submission of the group and turns health() non-ok for good; from then on submissions are reported
-// failed without running and committed_ticket() and durable_ticket() stop, since durability can no
-// longer be promised. A failed background sync (periodic, none) does the same.
+// Group commit: the thread takes everything queued at once and runs it in one
+// BEGIN IMMEDIATE ... COMMIT, and one sync of the sync thread covers every group committed
+// before it began. Each submission runs in its own SAVEPOINT inside that transaction: one that
+// fails is rolled back alone (ROLLBACK TO + RELEASE) and reported to its submitter, the others
+// commit and the store keeps running. A failure of the group itself (BEGIN, COMMIT, or an
+// error that made SQLite drop the transaction: I/O error, disk full) fails every submission
+// of the group and turns health() non-ok for good; from then on submissions are reported
+// failed without running and committed_ticket() stops (what committed before is still
+// synced). A failed sync does the same and also stops durable_ticket(), since durability can
+// no longer be promised.
 //
 // Tickets increase by one per submission. committed_ticket() is the highest ticket such that
 // every submission up to it ran in a committed group; a submission that failed alone counts
 // (it was processed, and later acknowledgements must not wait on it forever).
-// durable_ticket() is the highest committed ticket that a sync to disk covers, which depends
-// on the durability mode (storage/durability.h, docs/durability.md):
-// - immediate: synchronous=FULL, the COMMIT itself fsyncs, durable == committed.
-// - periodic, none: COMMIT does not fsync. A sync thread fdatasyncs the WAL (none: and the
-//   database file) off the commit path, at most once per interval and about one interval
-//   after a commit; durable_ticket() advances to what was committed before that sync began.
-// After each group the thread wakes the loop through a uv_async_t, whose callback runs each
-// submission's Done in ticket order with its own Status, then the commit callbacks, then
-// the durable callbacks; the sync thread wakes it the same way when durable_ticket() moves.
+// durable_ticket() is the highest committed ticket that a sync to disk covers. In every mode
+// COMMIT itself does not fsync: a sync thread fdatasyncs the WAL (none: and the database
+// file) while the store thread runs the next group, and durable_ticket() advances to what was
+// committed before that sync began. What differs (storage/durability.h, docs/durability.md):
+// - immediate: synchronous=NORMAL; the sync starts as soon as a group commits, and
+//   acknowledged_ticket() is durable_ticket(): nothing is acknowledged before it is on disk.
+// - periodic, none: at most one sync per interval, about one interval after a commit;
+//   acknowledged_ticket() is committed_ticket().
+// WAL checkpoints run on a Checkpointer's thread and connection, never on the store thread.
+// After each group the thread wakes the loop through a uv_async_t, whose callback runs, in
+// ticket order, the Done of each submission whose ticket is acknowledged (or that failed),
+// with its own Status, then the acknowledgement callbacks, then the durable callbacks; the
+// sync thread wakes it the same way when durable_ticket() moves.
 //
 // Handle lifetime: the uv_async_t lives in its own heap block that close() hands to
 // uv_close and whose close callback frees it, so close() itself never needs the loop to
@@ -50,6 +55,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "storage/checkpointer.h"
 #include "storage/durability.h"
 #include "storage/latency_histogram.h"
 #include "storage/schema_versions.h"
@@ -73,10 +79,12 @@ class StoreThread {
   // Runs on the store thread inside the submission's savepoint. A non-ok Status rolls back
   // everything it wrote (and only that).
   using Work = std::function<Status(sqlite3* db)>;
-  // Runs on the loop thread after the submission's group: ok once committed, else why not.
+  // Runs on the loop thread once the submission is acknowledged (acknowledged_ticket()
+  // covers it): ok; or once it failed: why. A submission whose group committed but whose
+  // sync failed (immediate) gets the store's failure.
   using Done = std::function<void(uint64_t ticket, const Status& status)>;
-  // Runs on the loop thread, after the Done callbacks, when its ticket advanced: a commit
-  // callback gets committed_ticket(), a durable callback durable_ticket().
+  // Runs on the loop thread, after the Done callbacks, when its ticket advanced: an
+  // acknowledgement callback gets acknowledged_ticket(), a durable callback durable_ticket().
   using DurableCallback = std::function<void(uint64_t ticket)>;
 
   // Opens (creating if needed) the database at `path`; the directory must exist. Checks
@@ -99,12 +107,16 @@ class StoreThread {
   uint64_t last_ticket() const { return last_ticket_; }
   uint64_t committed_ticket() const { return committed_ticket_.load(std::memory_order_acquire); }
   uint64_t durable_ticket() const { return durable_ticket_.load(std::memory_order_acquire); }
+  // What the configured mode acknowledges on (Done, the broker's PUBACK/PUBREC/SUBACK):
+  // durable_ticket() in immediate mode, committed_ticket() otherwise.
+  uint64_t acknowledged_ticket() const {
+    return options_.durability == Durability::kImmediate ? durable_ticket() : committed_ticket();
+  }
   // Registers a callback for durable_ticket() (one per component); the id removes it again.
   // What waits for a sync to disk uses it: $DB change events.
   uint64_t add_durable_callback(DurableCallback callback);
-  // Registers a callback for committed_ticket(): what the configured mode acknowledges on
-  // (the broker's PUBACK/PUBREC/SUBACK). In immediate mode the two tickets move together.
-  uint64_t add_commit_callback(DurableCallback callback);
+  // Registers a callback for acknowledged_ticket() (the broker's acknowledgements).
+  uint64_t add_acknowledged_callback(DurableCallback callback);
   // Removes a callback added by either of the two.
   void remove_durable_callback(uint64_t id);
 
@@ -112,8 +124,8 @@ class StoreThread {
   // on the caller's thread while the store thread is idle: start-up reads, statement
   // preparation. Delivers no results. Fails after close().
   Status run_sync(const std::function<Status(sqlite3* db)>& fn);
-  // Waits until every submission so far was processed and (periodic, none) synced, then runs
-  // the pending Done, commit and durable callbacks on the caller's thread (the loop thread,
+  // Waits until every submission so far was processed and synced, then runs the pending
+  // Done, acknowledgement and durable callbacks on the caller's thread (the loop thread,
   // or a tool's only thread).
   void flush();
 
@@ -129,15 +141,27 @@ class StoreThread {
   uint64_t failed_submissions() const {
     return failed_submissions_.load(std::memory_order_relaxed);
   }
-  // Syncs to disk done by the sync thread (periodic and none; 0 in immediate mode).
+  // WAL checkpoints run by the checkpoint thread, by the store thread (the rest, before the
+  // WAL restarts), and those that failed (the WAL kept the frames). See checkpointer.h.
+  uint64_t checkpoints() const { return checkpointer_ ? checkpointer_->checkpoints() : 0; }
+  uint64_t store_checkpoints() const {
+    return checkpointer_ ? checkpointer_->store_checkpoints() : 0;
+  }
+  uint64_t failed_checkpoints() const {
+    return checkpointer_ ? checkpointer_->failed_checkpoints() : 0;
+  }
+  // Syncs to disk done by the sync thread.
   uint64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
   // The longest of those syncs so far, in microseconds: what bounds the durable lag beyond
   // the interval.
   uint64_t longest_sync_us() const { return longest_sync_us_.load(std::memory_order_relaxed); }
   // How long each committed group took on the store thread, BEGIN IMMEDIATE through COMMIT
-  // (the submissions' work and, in immediate durability, the fsync): /metrics' histogram.
+  // (the submissions' work; the sync runs on the sync thread): /metrics' histogram.
   const LatencyHistogram& commit_latency() const { return commit_latency_; }
   Durability durability() const { return options_.durability; }
+  // Tests: points the sync thread's WAL descriptor at /dev/null, so its next fdatasync
+  // really fails (EINVAL), as it would on a disk that stopped accepting writes.
+  void break_sync_for_testing();
   const std::string& path() const { return path_; }
 
  private:
@@ -172,7 +196,7 @@ class StoreThread {
   Status open_sync_files();
   Status start(uv_loop_t* loop);
   void run();        // the store thread
-  void run_syncs();  // the sync thread (periodic, none)
+  void run_syncs();  // the sync thread
   Status sync_files();
   void wake_syncer();
   // Asks for a sync now and waits until durable_ticket() covers committed_ticket().
@@ -197,6 +221,9 @@ class StoreThread {
   std::mutex db_mu_;
   std::unique_ptr<sqlite3, DbCloser> db_;
   std::array<sqlite::StatementPtr, kStatementCount> statements_;
+  // Its own thread and connection; closed before db_, which must be the last connection
+  // (it checkpoints everything and removes the WAL when it closes).
+  std::unique_ptr<Checkpointer> checkpointer_;
 
   // Shared between the loop thread and the store thread.
   mutable std::mutex mu_;
@@ -209,6 +236,7 @@ class StoreThread {
   Status health_;
 
   std::atomic<bool> failed_{false};
+  std::atomic<bool> sync_failed_{false};  // an fdatasync failed (set after health_)
   std::atomic<uint64_t> committed_ticket_{0};
   std::atomic<uint64_t> durable_ticket_{0};
   std::atomic<uint64_t> syncs_{0};
@@ -218,8 +246,8 @@ class StoreThread {
   LatencyHistogram commit_latency_;  // written by the store thread only
   std::thread thread_;
 
-  // The sync thread (periodic, none): fds of its own on the WAL and, in none, the database
-  // file; fdatasync on any fd of a file flushes every write to it, SQLite's included.
+  // The sync thread: fds of its own on the WAL and, in none, the database file; fdatasync on any fd
+  // of a file flushes every write to it, SQLite's included.
   std::mutex sync_mu_;
   std::condition_variable sync_cv_;       // a commit to sync, a sync asked for, or stopping
   std::condition_variable sync_done_cv_;  // a sync finished (or failed)
@@ -234,11 +262,11 @@ class StoreThread {
 
   // Loop-thread only.
   uint64_t last_ticket_ = 0;
-  uint64_t queued_ticket_ = 0;       // highest ticket actually handed to the thread
-  uint64_t reported_committed_ = 0;  // highest committed ticket passed to the callbacks
-  uint64_t reported_ticket_ = 0;     // highest durable ticket passed to the callbacks
+  uint64_t queued_ticket_ = 0;          // highest ticket actually handed to the thread
+  uint64_t reported_acknowledged_ = 0;  // highest acknowledged ticket passed to the callbacks
+  uint64_t reported_ticket_ = 0;        // highest durable ticket passed to the callbacks
   uint64_t next_callback_id_ = 1;
-  CallbackList commit_callbacks_;
+  CallbackList acknowledged_callbacks_;
   CallbackList durable_callbacks_;
   bool closed_ = false;
   bool warned_refused_ = false;

@@ -1,5 +1,7 @@
-// The sync thread of StoreThread (periodic and none durability): makes commits durable off
-// the commit path, at most once per interval. See store_thread.h and docs/durability.md.
+// The sync thread of StoreThread: makes commits durable off the commit path (immediate: as
+// soon as a group commits; periodic, none: at most once per interval). See store_thread.h
+// and docs/durability.md.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -22,10 +24,17 @@ void StoreThread::wake_syncer() {
 
 void StoreThread::run_syncs() {
   using SteadyClock = std::chrono::steady_clock;
-  const auto interval = std::chrono::milliseconds(options_.durability_interval_ms);
+  // Immediate syncs back to back: each sync covers every group committed while the one
+  // before it ran, so the store thread never waits for the disk.
+  const auto interval = std::chrono::milliseconds(
+      options_.durability == Durability::kImmediate ? 0 : options_.durability_interval_ms);
   SteadyClock::time_point last_sync{};  // long ago: the first commit is synced at once
+  // A failed group stops committed_ticket(), not the syncs: what committed before it is
+  // still made durable (and acknowledged). A failed sync stops them for good: after an
+  // fdatasync error the kernel may have dropped the dirty pages, so a later sync that
+  // succeeds would prove nothing.
   auto pending = [this] {
-    return committed_ticket() > durable_ticket() && !failed_.load(std::memory_order_relaxed);
+    return committed_ticket() > durable_ticket() && !sync_failed_.load(std::memory_order_relaxed);
   };
   std::unique_lock lock(sync_mu_);
   for (;;) {
@@ -33,7 +42,7 @@ void StoreThread::run_syncs() {
     sync_cv_.wait(lock, [&] { return sync_stop_ || sync_requested_ || pending(); });
     sync_idle_ = false;
     if (!pending()) {
-      // Everything committed is durable already (or never will be: the store failed).
+      // Everything committed is durable already (or never will be: a sync failed).
       sync_requested_ = false;
       sync_done_cv_.notify_all();
       if (sync_stop_) return;
@@ -61,6 +70,8 @@ void StoreThread::run_syncs() {
       }
     } else {
       fail(synced);  // durability can no longer be promised: durable_ticket() stops
+      // After fail(): whoever sees the flag finds health() already saying why.
+      sync_failed_.store(true, std::memory_order_release);
     }
     if (async_ != nullptr) uv_async_send(async_);
     lock.lock();
@@ -83,14 +94,22 @@ Status StoreThread::sync_files() {
   return Status::ok();
 }
 
+void StoreThread::break_sync_for_testing() {
+  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null_fd < 0) return;
+  ::dup2(null_fd, wal_fd_);  // atomic: the sync thread sees the old file or /dev/null
+  ::close(null_fd);
+}
+
 void StoreThread::wait_durable() {
-  if (!sync_thread_.joinable()) return;  // immediate: durable == committed
+  if (!sync_thread_.joinable()) return;
   uint64_t target = committed_ticket();
   std::unique_lock lock(sync_mu_);
   sync_requested_ = true;
   sync_cv_.notify_one();
-  sync_done_cv_.wait(
-      lock, [&] { return durable_ticket() >= target || failed_.load(std::memory_order_relaxed); });
+  sync_done_cv_.wait(lock, [&] {
+    return durable_ticket() >= target || sync_failed_.load(std::memory_order_relaxed);
+  });
 }
 
 }  // namespace topicdb::storage

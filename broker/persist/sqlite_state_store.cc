@@ -67,10 +67,10 @@ Result<std::unique_ptr<SqliteStateStore>> SqliteStateStore::open(storage::StoreT
   TDB_RETURN_IF_ERROR(
       store->run_sync([&state](sqlite3* db) { return state->prepare_statements(db); }));
   SqliteStateStore* self = state.get();
-  // The broker acknowledges on commit: what the node's durability mode promises then
-  // (immediate: fsynced; periodic, none: in the WAL, safe from a process crash).
+  // The broker acknowledges what the node's durability mode acknowledges (immediate:
+  // committed and fsynced; periodic, none: committed, in the WAL, safe from a process crash).
   state->durable_callback_id_ =
-      store->add_commit_callback([self](uint64_t) { self->report_durable(); });
+      store->add_acknowledged_callback([self](uint64_t) { self->report_durable(); });
   return state;
 }
 
@@ -183,9 +183,10 @@ Status SqliteStateStore::apply(sqlite3* db, const Op& op) {
 }
 
 void SqliteStateStore::on_done(uint64_t ticket, uint64_t store_ticket, const Status& status) {
-  // The group committed exactly when the store's committed ticket covers this submission;
-  // otherwise the whole group failed and health() says so: the ticket stays not durable.
-  if (store_ticket > store_->committed_ticket()) return;
+  // The submission is acknowledged exactly when the store's acknowledged ticket covers it;
+  // otherwise its group (or, immediate, the group's sync) failed and health() says so: the
+  // ticket stays not durable.
+  if (store_ticket > store_->acknowledged_ticket()) return;
   if (!status.is_ok()) ++failed_writes_;  // failed alone, rolled back, already logged
   durable_ticket_ = ticket;
 }

@@ -6,13 +6,14 @@
 // write that fails alone (e.g. a constraint) is rolled back alone, logged with its client
 // id and operation, and counted in failed_writes(); the store keeps going and its ticket
 // still counts as durable, so later acknowledgements are not held forever. A failure of a
-// whole group (COMMIT, I/O error, disk full) makes health() non-ok for good and stops the
-// durable ticket: the broker then shuts down rather than promise durability it lost.
+// whole group (COMMIT, I/O error, disk full, a failed sync) makes health() non-ok for good and
+// stops the durable ticket: the broker then shuts down rather than promise durability it lost.
 //
 // "Durable" here is what the node's durability mode acknowledges on (docs/durability.md):
-// this store's ticket becomes durable when its StoreThread group commits — fsynced in
-// immediate mode; in periodic and none, in the WAL (a process crash loses nothing, a power
-// loss may lose what the sync thread had not synced yet).
+// this store's ticket becomes durable when its StoreThread acknowledges it: in immediate mode
+// once its group committed and the sync thread fsynced it; in periodic and none once its
+// group committed, in the WAL (a process crash loses nothing, a power loss may lose what the
+// sync thread had not synced yet).
 //
 // The StoreThread is borrowed: close (or destroy) this store before closing it.
 #pragma once
