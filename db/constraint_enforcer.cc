@@ -118,9 +118,17 @@ Status ConstraintEnforcer::record_live(sqlite3* db, const std::string& entity,
   return Status::ok();
 }
 
+Answer ConstraintEnforcer::unique_refusal(const Constraint& c, const std::string& entity,
+                                          const Json& record, const std::string& holder) {
+  return Answer::conflict(
+      fmt::format("unique constraint '{}' of '{}': {} is already taken by record '{}'", c.name,
+                  entity, describe_value(c, record), holder),
+      Json{{"constraint", c.name}, {"id", holder}});
+}
+
 Status ConstraintEnforcer::check(sqlite3* db, const std::string& entity, const std::string& id,
                                  const Json& record, int64_t now_ms, std::optional<Answer>* refusal,
-                                 RowValues* values) {
+                                 RowValues* values, bool look_up_unique) {
   const std::vector<Constraint>& rules = catalog_->constraints().of(entity);
   if (values != nullptr) values->assign(rules.size(), std::nullopt);
   if (rules.empty()) return Status::ok();
@@ -162,6 +170,10 @@ Status ConstraintEnforcer::check(sqlite3* db, const std::string& entity, const s
       case ConstraintKind::kUnique: {
         std::optional<std::string> key = unique_key(c.fields, record);
         if (!key) break;
+        if (!look_up_unique) {
+          if (values != nullptr) (*values)[i] = std::move(key);
+          break;
+        }
         sqlite3_stmt* s = stmt(kSelectUnique);
         Reset reset{s};
         bind_str(s, 1, entity);
@@ -171,10 +183,7 @@ Status ConstraintEnforcer::check(sqlite3* db, const std::string& entity, const s
         if (rc == SQLITE_ROW) {
           std::string holder = column_bytes(s, 0);
           if (holder != id) {
-            *refusal = Answer::conflict(
-                fmt::format("unique constraint '{}' of '{}': {} is already taken by record '{}'",
-                            c.name, entity, describe_value(c, record), holder),
-                Json{{"constraint", c.name}, {"id", holder}});
+            *refusal = unique_refusal(c, entity, record, holder);
             return Status::ok();
           }
         } else if (rc != SQLITE_DONE) {
@@ -245,6 +254,71 @@ Status ConstraintEnforcer::index_record(sqlite3* db, const std::string& entity,
   if (!has_rules(entity)) return Status::ok();
   TDB_RETURN_IF_ERROR(prepare(db));
   return write_rows(db, entity, id, partition, &record, old, {}, checked);
+}
+
+Status ConstraintEnforcer::claim_record(sqlite3* db, const std::string& entity,
+                                        const std::string& id, int partition, const Json& record,
+                                        const RowValues& checked, std::optional<Answer>* refusal) {
+  const std::vector<Constraint>& rules = catalog_->constraints().of(entity);
+  if (rules.empty()) return Status::ok();
+  if (checked.size() != rules.size()) return Status::internal("claim_record: stale row values");
+  TDB_RETURN_IF_ERROR(prepare(db));
+  std::vector<size_t> claimed;  // unique constraints whose key this call inserted
+  for (size_t i = 0; i < rules.size(); ++i) {
+    const Constraint& c = rules[i];
+    if (c.kind != ConstraintKind::kUnique || !checked[i]) continue;
+    sqlite3_stmt* s = stmt(kInsertUnique);
+    int rc;
+    {
+      Reset reset{s};
+      bind_str(s, 1, entity);
+      bind_str(s, 2, c.name);
+      bind_str(s, 3, *checked[i]);
+      bind_str(s, 4, id);
+      sqlite3_bind_int(s, 5, partition);
+      rc = sqlite3_step(s);
+    }
+    if (rc == SQLITE_DONE) {
+      claimed.push_back(i);
+      continue;
+    }
+    if ((rc & 0xff) != SQLITE_CONSTRAINT) return sqlite_status(db, "insert unique key");
+    // Taken: by whom, for the answer. A row that already names this record (left by an
+    // earlier record of the same id) is this record's key.
+    std::string holder;
+    {
+      sqlite3_stmt* select = stmt(kSelectUnique);
+      Reset reset{select};
+      bind_str(select, 1, entity);
+      bind_str(select, 2, c.name);
+      bind_str(select, 3, *checked[i]);
+      if (sqlite3_step(select) != SQLITE_ROW) return sqlite_status(db, "look up unique key");
+      holder = column_bytes(select, 0);
+    }
+    if (holder == id) continue;
+    for (size_t j : claimed) {
+      sqlite3_stmt* undo = stmt(kDeleteUniqueOfRecord);
+      bind_str(undo, 1, entity);
+      bind_str(undo, 2, rules[j].name);
+      bind_str(undo, 3, *checked[j]);
+      bind_str(undo, 4, id);
+      TDB_RETURN_IF_ERROR(step_done(db, undo, "remove unique key"));
+    }
+    *refusal = unique_refusal(c, entity, record, holder);
+    return Status::ok();
+  }
+  for (size_t i = 0; i < rules.size(); ++i) {
+    const Constraint& c = rules[i];
+    if (c.kind != ConstraintKind::kForeignKey || !checked[i]) continue;
+    sqlite3_stmt* s = stmt(kInsertRef);
+    bind_str(s, 1, entity);
+    bind_str(s, 2, c.name);
+    bind_str(s, 3, *checked[i]);
+    bind_str(s, 4, id);
+    sqlite3_bind_int(s, 5, partition);
+    TDB_RETURN_IF_ERROR(step_done(db, s, "insert reference"));
+  }
+  return Status::ok();
 }
 
 Status ConstraintEnforcer::unindex_record(sqlite3* db, const std::string& entity,

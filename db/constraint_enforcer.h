@@ -53,8 +53,18 @@ class ConstraintEnforcer {
   // entity's constraints. A violation sets *refusal to a 409 naming the constraint and the
   // offending value; writes nothing either way. `values` (optional) receives the row values
   // it computed, for index_record() of the same record in the same submission.
+  // `look_up_unique` false (a create that claims its keys with claim_record() afterwards):
+  // unique keys are computed into `values` but not looked up.
   Status check(sqlite3* db, const std::string& entity, const std::string& id, const Json& record,
-               int64_t now_ms, std::optional<Answer>* refusal, RowValues* values = nullptr);
+               int64_t now_ms, std::optional<Answer>* refusal, RowValues* values = nullptr,
+               bool look_up_unique = true);
+  // A new record's rows, after check(look_up_unique=false) passed with `checked` and the record
+  // row was inserted: inserts its unique keys, each insert being the look-up (one B-tree
+  // descent instead of two), then its reverse-index rows. A key held by another record sets
+  // *refusal to the 409 check() would give and removes the keys this call inserted; the
+  // caller then removes the record row. Writes nothing else either way.
+  Status claim_record(sqlite3* db, const std::string& entity, const std::string& id, int partition,
+                      const Json& record, const RowValues& checked, std::optional<Answer>* refusal);
   // Writes the record's unique and reverse-index rows; `old` (an update: the record before it)
   // has its rows replaced where they differ. Call after check() passed; `checked` (what it
   // computed for this record, if kept) spares computing the keys again.
@@ -102,6 +112,9 @@ class ConstraintEnforcer {
   sqlite3_stmt* stmt(Statement which) { return statements_[which].get(); }
   Status record_live(sqlite3* db, const std::string& entity, const std::string& id, int64_t now_ms,
                      bool* live);
+  // The 409 for unique constraint `c` of `entity`, whose key in `record` `holder` has.
+  static Answer unique_refusal(const Constraint& c, const std::string& entity, const Json& record,
+                               const std::string& holder);
 
   Catalog* catalog_;
   sqlite3* prepared_for_ = nullptr;

@@ -234,10 +234,14 @@ Status RecordWriter::create(sqlite3* db, const std::string& entity, CreateInput 
       return Status::ok();
     }
   }
+  // Unique keys are claimed after the record row is in (claim_record): the insert of a key
+  // is its own look-up.
   RowValues checked;
-  if (enforcer_.has_rules(entity)) {
+  const bool constrained = enforcer_.has_rules(entity);
+  if (constrained) {
     std::optional<Answer> refusal;
-    TDB_RETURN_IF_ERROR(enforcer_.check(db, entity, input.id, record, now_ms, &refusal, &checked));
+    TDB_RETURN_IF_ERROR(enforcer_.check(db, entity, input.id, record, now_ms, &refusal, &checked,
+                                        /*look_up_unique=*/false));
     if (refusal) {
       out->answer = std::move(*refusal);
       return Status::ok();
@@ -275,19 +279,27 @@ Status RecordWriter::create(sqlite3* db, const std::string& entity, CreateInput 
           Answer::conflict(fmt::format("record '{}' already exists in '{}'", input.id, entity));
       return Status::ok();
     }
-    if (enforcer_.has_rules(entity)) {
-      // The expired record's unique values are free now: check again.
+    if (constrained) {
+      // Expiring it may have deleted (by cascade) a record this one references: check again.
       std::optional<Answer> refusal;
-      TDB_RETURN_IF_ERROR(
-          enforcer_.check(db, entity, input.id, record, now_ms, &refusal, &checked));
+      TDB_RETURN_IF_ERROR(enforcer_.check(db, entity, input.id, record, now_ms, &refusal, &checked,
+                                          /*look_up_unique=*/false));
       if (refusal) {
         out->answer = std::move(*refusal);
         return Status::ok();
       }
     }
   }
-  TDB_RETURN_IF_ERROR(
-      enforcer_.index_record(db, entity, input.id, partition, record, nullptr, &checked));
+  if (constrained) {
+    std::optional<Answer> refusal;
+    TDB_RETURN_IF_ERROR(
+        enforcer_.claim_record(db, entity, input.id, partition, record, checked, &refusal));
+    if (refusal) {
+      TDB_RETURN_IF_ERROR(delete_row(db, entity, input.id));
+      out->answer = std::move(*refusal);
+      return Status::ok();
+    }
+  }
   TDB_RETURN_IF_ERROR(log_change(db, entity, input.id, partition, "Create", std::move(body),
                                  client_id, now_ms, &out->events));
   out->answer = Answer::ok(std::move(record));

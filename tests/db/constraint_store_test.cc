@@ -77,6 +77,31 @@ TEST_F(DbConstraintTest, UniqueRefusesDuplicatesByJsonValue) {
   EXPECT_EQ(query("SELECT count(*) FROM db_unique WHERE entity='users'"), 2);
 }
 
+// A create claims its unique keys by inserting them. When a later key of the record is taken,
+// the keys it claimed before and its record row go again, leaving no trace; nothing else
+// (its foreign-key row, its event) was written.
+TEST_F(DbConstraintTest, ARefusedCreateReleasesTheKeysItClaimedFirst) {
+  ASSERT_EQ(add("teams", R"({"type":"unique","name":"u_name","fields":["name"]})").code, 200);
+  ASSERT_EQ(add("teams", R"({"type":"unique","name":"u_code","fields":["code"]})").code, 200);
+  ASSERT_EQ(create("orgs", {{"id", "o1"}}).code, 200);
+  fk("teams", "fk_org", "org", "orgs", "restrict");
+  ASSERT_EQ(create("teams", {{"id", "a"}, {"name", "red"}, {"code", 1}, {"org", "o1"}}).code, 200);
+
+  Answer dup = create("teams", {{"id", "b"}, {"name", "blue"}, {"code", 1}, {"org", "o1"}});
+  EXPECT_EQ(dup.code, 409);
+  EXPECT_TRUE(mentions(dup, "u_code")) << dup.message;
+  EXPECT_TRUE(mentions(dup, "'a'")) << dup.message;
+  EXPECT_FALSE(exists("teams", "b"));
+  EXPECT_EQ(query("SELECT count(*) FROM db_unique WHERE record_id='b'"), 0) << "u_name released";
+  EXPECT_EQ(query("SELECT count(*) FROM db_fk_refs WHERE child_id='b'"), 0);
+  EXPECT_EQ(query("SELECT count(*) FROM db_changes WHERE id='b'"), 0) << "no change, no event";
+
+  // "blue" is free, and the refused id can be created.
+  EXPECT_EQ(create("teams", {{"id", "b"}, {"name", "blue"}, {"code", 2}, {"org", "o1"}}).code, 200);
+  EXPECT_EQ(query("SELECT count(*) FROM db_unique WHERE entity='teams'"), 4);
+  EXPECT_EQ(verify().data["clean"], true);
+}
+
 TEST_F(DbConstraintTest, CompositeUniqueIsTheTuple) {
   ASSERT_EQ(add("slots", R"({"type":"unique","name":"u_slot","fields":["room","hour"]})").code,
             200);
