@@ -46,7 +46,7 @@ void Checkpointer::watch(sqlite3* db) { sqlite3_wal_hook(db, &Checkpointer::on_c
 int Checkpointer::on_commit(void* self, sqlite3* db, const char* /*schema*/, int wal_frames) {
   auto* checkpointer = static_cast<Checkpointer*>(self);
   int thresholds = wal_frames / checkpointer->threshold_frames_;
-  if (thresholds >= 4) {
+  if (thresholds >= kStoreCheckpointThresholds) {
     // What the background copied is not copied again; the rest is, and the next commit
     // restarts the WAL.
     if (checkpointer->checkpoint(db)) {

@@ -40,6 +40,8 @@ class Checkpointer {
  public:
   // SQLite's own default for its automatic checkpoint (PRAGMA wal_autocheckpoint).
   static constexpr int kDefaultThresholdFrames = 1000;
+  // At this many thresholds the store connection copies the rest itself (see above).
+  static constexpr int kStoreCheckpointThresholds = 4;
 
   // Opens its connection to the database at `path` (which must exist, in WAL mode) and
   // starts the thread.
