@@ -10,6 +10,7 @@
 #include <iterator>
 
 #include "base/log.h"
+#include "storage/wal_batching_vfs.h"
 
 namespace topicdb::storage {
 
@@ -46,10 +47,14 @@ const char* synchronous_pragma(Durability durability) {
 Result<std::unique_ptr<StoreThread>> StoreThread::open(uv_loop_t* loop, const std::string& path,
                                                        const std::vector<ComponentSchema>& schemas,
                                                        Options options) {
+  Result<const char*> vfs = wal_batching_vfs();
+  if (!vfs.is_ok()) return vfs.status();
   sqlite3* raw = nullptr;
-  int rc =
-      sqlite3_open_v2(path.c_str(), &raw,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  // NOMUTEX: the connection is only used under db_mu_ (the store thread, run_sync(), close()),
+  // so SQLite's own lock around every bind, step and reset (~0.8 us of a constrained create's
+  // ~19 us on the store thread, measured with perf) guards nothing.
+  int rc = sqlite3_open_v2(path.c_str(), &raw,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, *vfs);
   std::unique_ptr<sqlite3, DbCloser> db(raw);
   if (rc != SQLITE_OK) {
     return Status::io_error(fmt::format("database: cannot open {}: {}", path,
