@@ -28,12 +28,15 @@ constexpr const char* kStatementSql[] = {
     "DELETE FROM db_fk_refs WHERE child_entity=?1 AND fk_name=?2 AND parent_id=?3 AND "
     "child_id=?4",
     "SELECT child_id FROM db_fk_refs WHERE child_entity=?1 AND fk_name=?2 AND parent_id=?3",
-    "SELECT 1 FROM db_records WHERE entity=?1 AND id=?2 AND "
-    "(expires_at_ms IS NULL OR expires_at_ms > ?3)",
+    "SELECT rowid, expires_at_ms FROM db_records WHERE entity=?1 AND id=?2",
     "SELECT expires_at_ms FROM db_records WHERE entity=?1 AND id=?2",
     "DELETE FROM db_expiry_held WHERE entity=?1 AND id=?2",
     "DELETE FROM db_fk_refs WHERE child_entity=?1 AND fk_name=?2 AND parent_id=?3",
+    "SELECT entity, id, expires_at_ms FROM db_records WHERE rowid=?1",
 };
+
+// Parents whose rowid record_live() remembers; past it the memory starts over.
+constexpr size_t kMaxRememberedParents = 4096;
 
 // Binds without copying: every bound string outlives the step.
 void bind_str(sqlite3_stmt* stmt, int index, const std::string& value) {
@@ -98,6 +101,7 @@ Status ConstraintEnforcer::prepare(sqlite3* db) {
     statements_[i] = std::move(s).value();
   }
   prepared_for_ = db;
+  parent_rowids_.clear();  // rowids of another database
   return Status::ok();
 }
 
@@ -105,16 +109,49 @@ bool ConstraintEnforcer::has_rules(const std::string& entity) const {
   return !catalog_->constraints().of(entity).empty();
 }
 
+namespace {
+
+std::string_view column_view(sqlite3_stmt* stmt, int column) {
+  const auto* text = static_cast<const char*>(sqlite3_column_blob(stmt, column));
+  return {text != nullptr ? text : "", static_cast<size_t>(sqlite3_column_bytes(stmt, column))};
+}
+
+bool unexpired(sqlite3_stmt* stmt, int column, int64_t now_ms) {
+  return sqlite3_column_type(stmt, column) == SQLITE_NULL ||
+         sqlite3_column_int64(stmt, column) > now_ms;
+}
+
+}  // namespace
+
 Status ConstraintEnforcer::record_live(sqlite3* db, const std::string& entity,
                                        const std::string& id, int64_t now_ms, bool* live) {
+  std::string key;
+  key.reserve(entity.size() + 1 + id.size());
+  key.append(entity).push_back('\0');
+  key.append(id);
+  if (auto known = parent_rowids_.find(key); known != parent_rowids_.end()) {
+    sqlite3_stmt* s = stmt(kParentByRowid);
+    Reset reset{s};
+    sqlite3_bind_int64(s, 1, known->second);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW && column_view(s, 0) == entity && column_view(s, 1) == id) {
+      *live = unexpired(s, 2, now_ms);
+      return Status::ok();
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqlite_status(db, "look up reference");
+    parent_rowids_.erase(known);  // deleted, or the rowid is another record's now
+  }
   sqlite3_stmt* s = stmt(kParentExists);
   Reset reset{s};
   bind_str(s, 1, entity);
   bind_str(s, 2, id);
-  sqlite3_bind_int64(s, 3, now_ms);
   int rc = sqlite3_step(s);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqlite_status(db, "look up reference");
-  *live = rc == SQLITE_ROW;
+  *live = rc == SQLITE_ROW && unexpired(s, 1, now_ms);
+  if (rc == SQLITE_ROW) {
+    if (parent_rowids_.size() >= kMaxRememberedParents) parent_rowids_.clear();
+    parent_rowids_.emplace(std::move(key), sqlite3_column_int64(s, 0));
+  }
   return Status::ok();
 }
 

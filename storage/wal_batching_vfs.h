@@ -32,11 +32,11 @@ namespace topicdb::storage {
 // sqlite3_open_v2.
 Result<const char*> wal_batching_vfs();
 
-// Process-wide counts, for tests and metrics: batched writes handed to the real file, and
+// Process-wide counts, for tests: flushes of the buffer to the real file and their bytes, and
 // flushes the backstop had to do (0 unless SQLite's frame writes changed).
 struct WalBatchingStats {
   uint64_t flushes = 0;
-  uint64_t frames_bytes = 0;
+  uint64_t flushed_bytes = 0;
   uint64_t backstop_flushes = 0;
 };
 WalBatchingStats wal_batching_stats();

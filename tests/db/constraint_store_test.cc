@@ -152,6 +152,30 @@ TEST_F(DbConstraintTest, ForeignKeyRefusesDanglingReferencesAndRestrictsDeletes)
   EXPECT_EQ(remove("posts", "p1").code, 200);
 }
 
+// The enforcer remembers where a referenced parent's row is (its rowid) and reads that row
+// again on the next reference. A parent deleted since, or a rowid that SQLite gave to another
+// record, must not pass for the parent.
+TEST_F(DbConstraintTest, ARememberedParentThatIsGoneNoLongerPasses) {
+  ASSERT_EQ(create("posts", {{"id", "p1"}}).code, 200);
+  fk("comments", "fk_post", "post_id", "posts", "cascade");
+  int64_t p1_rowid = query("SELECT rowid FROM db_records WHERE entity='posts' AND id='p1'");
+  ASSERT_EQ(create("comments", {{"id", "c1"}, {"post_id", "p1"}}).code, 200);
+  ASSERT_EQ(remove("posts", "p1").code, 200);  // and c1: p1's row was the last but one
+  ASSERT_EQ(create("posts", {{"id", "q"}}).code, 200);
+  ASSERT_EQ(query("SELECT rowid FROM db_records WHERE entity='posts' AND id='q'"), p1_rowid)
+      << "the test needs SQLite to reuse the rowid";
+  EXPECT_EQ(create("comments", {{"id", "c2"}, {"post_id", "p1"}}).code, 409) << "q's row";
+  EXPECT_EQ(create("comments", {{"id", "c3"}, {"post_id", "q"}}).code, 200);
+
+  ASSERT_EQ(create("posts", {{"id", "p2"}}).code, 200);
+  ASSERT_EQ(create("comments", {{"id", "c4"}, {"post_id", "p2"}}).code, 200);
+  ASSERT_EQ(remove("posts", "p2").code, 200);
+  EXPECT_EQ(create("comments", {{"id", "c5"}, {"post_id", "p2"}}).code, 409) << "no row";
+  ASSERT_EQ(create("posts", {{"id", "p2"}}).code, 200);
+  EXPECT_EQ(create("comments", {{"id", "c6"}, {"post_id", "p2"}}).code, 200) << "back again";
+  EXPECT_EQ(query("SELECT count(*) FROM db_fk_refs"), 2);
+}
+
 TEST_F(DbConstraintTest, CascadeDeletesThreeLevelsInOneTransactionWithEvents) {
   ASSERT_EQ(create("users", {{"id", "u"}}).code, 200);
   ASSERT_EQ(create("posts", {{"id", "seed"}}).code, 200);
