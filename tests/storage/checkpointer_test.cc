@@ -1,5 +1,6 @@
 // Checkpointer: the WAL is copied into the database file by its own thread as it grows, the
-// watched connection copies the rest at four thresholds so the WAL starts over, and it never
+// watched connection copies the rest at kStoreCheckpointThresholds thresholds so the WAL
+// starts over, and it never
 // checkpoints by itself otherwise (real SQLite files, bounded waits).
 #include "storage/checkpointer.h"
 
@@ -66,7 +67,7 @@ TEST_F(CheckpointerTest, CopiesTheWalIntoTheDatabaseFileOncePastTheThreshold) {
   write_rows(30);  // ~150 frames, ~480 KB: three thresholds, all for the background
   ASSERT_TRUE(eventually([&] { return checkpointer_->checkpoints() >= 1; }));
   EXPECT_EQ(checkpointer_->failed_checkpoints(), 0u);
-  EXPECT_EQ(checkpointer_->store_checkpoints(), 0u) << "below four thresholds";
+  EXPECT_EQ(checkpointer_->store_checkpoints(), 0u) << "below the store's thresholds";
   // The rows' pages reached the database file itself, not only the WAL.
   EXPECT_TRUE(eventually([&] {
     return std::filesystem::file_size(path_) > database_bytes_before_ + 400'000;
@@ -74,15 +75,18 @@ TEST_F(CheckpointerTest, CopiesTheWalIntoTheDatabaseFileOncePastTheThreshold) {
       << " bytes";
 }
 
-TEST_F(CheckpointerTest, AtFourThresholdsTheWriterCopiesTheRestAndTheWalStartsOver) {
-  start(/*threshold_frames=*/50);
-  write_rows(200);  // ~1,000 frames: the WAL would reach ~4 MB if it never started over
+TEST_F(CheckpointerTest, AtTheStoreThresholdsTheWriterCopiesTheRestAndTheWalStartsOver) {
+  constexpr int kThreshold = 50;
+  constexpr uintmax_t kStoreFrames = Checkpointer::kStoreCheckpointThresholds * kThreshold;
+  start(kThreshold);
+  write_rows(3 * kStoreFrames / 5);  // ~3 times the store's frames: the WAL would keep growing
   EXPECT_GE(checkpointer_->store_checkpoints(), 1u);
   EXPECT_EQ(checkpointer_->failed_checkpoints(), 0u);
-  // Four thresholds, plus the commit that crossed them, plus what a commit adds while a busy
-  // background checkpoint holds the lock: far below 1,000 frames of 4,120 bytes.
-  EXPECT_LT(std::filesystem::file_size(path_ + "-wal"), 400u * 4120u);
-  EXPECT_EQ(query("SELECT count(*) FROM blobs"), 200);
+  // The store's thresholds, plus the commit that crossed them, plus what commits add while a
+  // busy background checkpoint holds the lock: well below 3 times as many frames of 4,120
+  // bytes.
+  EXPECT_LT(std::filesystem::file_size(path_ + "-wal"), kStoreFrames * 3 / 2 * 4120u);
+  EXPECT_EQ(query("SELECT count(*) FROM blobs"), static_cast<int64_t>(3 * kStoreFrames / 5));
 }
 
 TEST_F(CheckpointerTest, TheWatchedConnectionNoLongerCheckpointsByItself) {
