@@ -74,8 +74,10 @@ int flush(BatchFile* f) {
 
 int write_wal(BatchFile* f, const void* data, int amount, sqlite3_int64 offset) {
   const size_t size = static_cast<size_t>(amount);
+  // Taken before a flush below clears it: this write is the commit frame's page.
+  const bool commit_page = f->flush_after_next_write;
   const bool continues = f->used > 0 && offset == f->start + static_cast<sqlite3_int64>(f->used);
-  if (f->used > 0 && (!continues || f->used + size > kBufferBytes)) {
+  if (f->used > 0 && (!continues || f->used + size > kBufferBytes || size > kMaxWriteBytes)) {
     if (int rc = flush(f); rc != SQLITE_OK) return rc;
   }
   if (f->buffer == nullptr) {
@@ -94,7 +96,7 @@ int write_wal(BatchFile* f, const void* data, int amount, sqlite3_int64 offset) 
       size > kFrameHeaderBytes && (size - kFrameHeaderBytes) >= 512 &&
       ((size - kFrameHeaderBytes) & (size - kFrameHeaderBytes - 1)) == 0 &&
       read_be32(bytes + 4) != 0;
-  if (f->flush_after_next_write || whole_commit_frame) return flush(f);
+  if (commit_page || whole_commit_frame) return flush(f);
   if (commit_frame_header) f->flush_after_next_write = true;
   return SQLITE_OK;
 }
