@@ -44,6 +44,11 @@ struct BatchFile {
   size_t used;
   sqlite3_int64 start;
   bool flush_after_next_write;  // a commit frame's header is buffered; its page comes next
+  // Offset of the WAL read just before this write, else -1. SQLite rewrites frame headers
+  // (walRewriteChecksums, after a transaction overwrote one of its own spilled frames) by
+  // reading each frame at its header's offset and writing the header back: no page follows
+  // the commit frame's rewritten header, so it is flushed at once.
+  sqlite3_int64 last_read_offset;
 };
 
 constexpr size_t kRealOffset = (sizeof(BatchFile) + 7) & ~size_t{7};
@@ -76,6 +81,8 @@ int write_wal(BatchFile* f, const void* data, int amount, sqlite3_int64 offset) 
   const size_t size = static_cast<size_t>(amount);
   // Taken before a flush below clears it: this write is the commit frame's page.
   const bool commit_page = f->flush_after_next_write;
+  const bool rewrite = offset == f->last_read_offset;
+  f->last_read_offset = -1;
   const bool continues = f->used > 0 && offset == f->start + static_cast<sqlite3_int64>(f->used);
   if (f->used > 0 && (!continues || f->used + size > kBufferBytes || size > kMaxWriteBytes)) {
     if (int rc = flush(f); rc != SQLITE_OK) return rc;
@@ -96,7 +103,7 @@ int write_wal(BatchFile* f, const void* data, int amount, sqlite3_int64 offset) 
       size > kFrameHeaderBytes && (size - kFrameHeaderBytes) >= 512 &&
       ((size - kFrameHeaderBytes) & (size - kFrameHeaderBytes - 1)) == 0 &&
       read_be32(bytes + 4) != 0;
-  if (commit_page || whole_commit_frame) return flush(f);
+  if (commit_page || whole_commit_frame || (commit_frame_header && rewrite)) return flush(f);
   if (commit_frame_header) f->flush_after_next_write = true;
   return SQLITE_OK;
 }
@@ -121,6 +128,7 @@ int batch_close(sqlite3_file* file) {
 int batch_read(sqlite3_file* file, void* out, int amount, sqlite3_int64 offset) {
   BatchFile* f = batch(file);
   if (int rc = flush(f); rc != SQLITE_OK) return rc;
+  f->last_read_offset = offset;
   return real_methods(f)->xRead(f->real, out, amount, offset);
 }
 
@@ -242,6 +250,7 @@ int batch_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flag
     return rc;
   }
   f->base.pMethods = &g_methods;
+  f->last_read_offset = -1;
   if ((flags & SQLITE_OPEN_WAL) != 0 && name != nullptr) {
     f->is_wal = true;
     // The main database file opened through this VFS too (only the store connection uses

@@ -6,9 +6,10 @@
 // costs ~1.5 us, most of it the call itself. This VFS wraps the default one and, for WAL
 // files only, keeps contiguous writes in a buffer and hands them to the real file as one
 // write: when the frame that commits a transaction (a frame header whose "database size
-// after commit" field is set) has been written, before any other operation on the WAL file
-// (read, sync, size, truncate, close, file control), when a write does not continue the
-// buffer, and when the buffer is full.
+// after commit" field is set) has been written, or that header alone when it is rewritten
+// (SQLite rewrites frame headers with new checksums at commit), before any other operation
+// on the WAL file (read, sync, size, truncate, close, file control), when a write does not
+// continue the buffer, and when the buffer is full.
 //
 // Why this is safe: other connections learn of new frames only from the wal-index header
 // that SQLite publishes after the commit frame is written, and by then the frames are in the
